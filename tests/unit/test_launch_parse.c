@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for the guest init's launch description parser: blobs are built
+ * with libfdt's sequential-write API, good ones and broken ones.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <libfdt.h>
+
+#include "minivmm/guest_abi.h"
+#include "launch_parse.h"
+
+#define BLOB_SIZE 4096
+
+/* A property value; val NULL leaves the property out. */
+struct prop {
+	const char *val;
+	int len;
+};
+
+/* sizeof, not strlen: string lists are literals with embedded NULs. */
+#define PROP(s) ((struct prop){ (s), sizeof(s) })
+
+/* What to put in a test blob. */
+struct spec {
+	const char *compat;
+	struct prop argv, env, cwd, root;
+	bool exit_dev;
+	struct prop exit_reg; /* raw bytes, for broken sizes */
+	uint64_t exit_addr; /* used when exit_reg.val is NULL */
+	uint32_t exit_port;
+};
+
+static struct spec spec_good(void)
+{
+	return (struct spec){
+		.compat = MINIVMM_LAUNCH_COMPAT,
+		.argv = PROP("/bin/prog\0-x\0"),
+		.env = PROP("A=1\0PATH=/opt/bin"),
+		.cwd = PROP("/work"),
+		.root = PROP("/srv/app"),
+		.exit_dev = true,
+		/* Above 4 GiB, so that both cells matter. */
+		.exit_addr = 0x100002000ULL,
+		.exit_port = 0xf4,
+	};
+}
+
+static void prop_add(void *fdt, const char *name, struct prop p)
+{
+	if (p.val)
+		cr_assert_eq(fdt_property(fdt, name, p.val, p.len), 0);
+}
+
+/* Build @s into @buf; returns the blob's size. */
+static size_t blob_build(void *buf, const struct spec *s)
+{
+	cr_assert_eq(fdt_create(buf, BLOB_SIZE), 0);
+	cr_assert_eq(fdt_finish_reservemap(buf), 0);
+	cr_assert_eq(fdt_begin_node(buf, ""), 0);
+	if (s->compat)
+		cr_assert_eq(fdt_property_string(buf, "compatible", s->compat),
+			     0);
+	cr_assert_eq(fdt_begin_node(buf, "app"), 0);
+	prop_add(buf, "argv", s->argv);
+	prop_add(buf, "env", s->env);
+	prop_add(buf, "cwd", s->cwd);
+	prop_add(buf, "root", s->root);
+	cr_assert_eq(fdt_end_node(buf), 0);
+	if (s->exit_dev) {
+		cr_assert_eq(fdt_begin_node(buf, "exit-device"), 0);
+		if (s->exit_reg.val)
+			prop_add(buf, "reg", s->exit_reg);
+		else
+			cr_assert_eq(fdt_property_u64(buf, "reg", s->exit_addr),
+				     0);
+		cr_assert_eq(fdt_property_u32(buf, "io-port", s->exit_port), 0);
+		cr_assert_eq(fdt_end_node(buf), 0);
+	}
+	cr_assert_eq(fdt_end_node(buf), 0);
+	cr_assert_eq(fdt_finish(buf), 0);
+	return fdt_totalsize(buf);
+}
+
+/* Parse @s; a failure must leave no lists behind and say why. */
+static int parse_spec(const struct spec *s, struct launch *l)
+{
+	uint64_t buf[BLOB_SIZE / 8];
+	size_t size = blob_build(buf, s);
+	int err = launch_parse(buf, size, l);
+
+	if (err) {
+		cr_assert_eq(err, -EINVAL);
+		cr_assert_null(l->argv);
+		cr_assert_null(l->env);
+		cr_assert_neq(l->err[0], '\0');
+	}
+	return err;
+}
+
+Test(launch_parse, good_blob_gives_every_field)
+{
+	struct spec s = spec_good();
+	struct launch l;
+
+	cr_assert_eq(parse_spec(&s, &l), 0, "%s", l.err);
+	cr_assert_str_eq(l.argv[0], "/bin/prog");
+	cr_assert_str_eq(l.argv[1], "-x");
+	cr_assert_str_eq(l.argv[2], "", "empty arguments are kept");
+	cr_assert_null(l.argv[3]);
+	cr_assert_str_eq(l.env[0], "A=1");
+	cr_assert_str_eq(l.env[1], "PATH=/opt/bin");
+	cr_assert_null(l.env[2]);
+	cr_assert_str_eq(l.cwd, "/work");
+	cr_assert_str_eq(l.root, "/srv/app");
+	cr_assert_eq(l.exit_addr, 0x100002000ULL);
+	cr_assert_eq(l.exit_port, 0xf4);
+	cr_assert_str_eq(l.err, "");
+	launch_free(&l);
+	launch_free(&l);
+}
+
+Test(launch_parse, defaults_for_optional_fields)
+{
+	struct spec s = spec_good();
+	struct launch l;
+
+	s.env = (struct prop){ 0 };
+	s.cwd = (struct prop){ 0 };
+	s.root = (struct prop){ 0 };
+	s.exit_dev = false;
+	cr_assert_eq(parse_spec(&s, &l), 0, "%s", l.err);
+	cr_assert_not_null(l.env);
+	cr_assert_null(l.env[0]);
+	cr_assert_str_eq(l.cwd, "/");
+	cr_assert_str_eq(l.root, MINIVMM_APP_ROOT);
+	cr_assert_eq(l.exit_addr, MINIVMM_EXIT_MMIO);
+	cr_assert_eq(l.exit_port, MINIVMM_EXIT_PORT);
+	launch_free(&l);
+}
+
+Test(launch_parse, missing_argv_fails)
+{
+	struct spec s = spec_good();
+	struct launch l;
+
+	s.argv = (struct prop){ 0 };
+	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
+	cr_assert(strstr(l.err, "argv"), "%s", l.err);
+	/* The exit device was valid: failures are still reported there. */
+	cr_assert_eq(l.exit_addr, 0x100002000ULL);
+}
+
+Test(launch_parse, argv_without_nul_fails)
+{
+	struct spec s = spec_good();
+	struct launch l;
+
+	s.argv = (struct prop){ "prog", 4 };
+	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
+	s.argv = (struct prop){ "prog\0arg", 8 };
+	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
+}
+
+Test(launch_parse, empty_argv_fails)
+{
+	struct spec s = spec_good();
+	struct launch l;
+
+	s.argv = (struct prop){ "", 0 };
+	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
+	s.argv = PROP("\0arg");
+	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
+}
+
+Test(launch_parse, bad_paths_fail)
+{
+	struct spec s = spec_good();
+	struct launch l;
+
+	s.cwd = PROP("work");
+	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
+	s = spec_good();
+	s.root = PROP("/a\0/b");
+	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
+	s = spec_good();
+	s.cwd = (struct prop){ "/work", 5 };
+	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
+}
+
+Test(launch_parse, env_entry_without_name_fails)
+{
+	struct spec s = spec_good();
+	struct launch l;
+
+	s.env = PROP("A=1\0JUNK");
+	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
+	s.env = PROP("=1");
+	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
+}
+
+Test(launch_parse, bad_exit_device_fails)
+{
+	struct spec s = spec_good();
+	struct launch l;
+
+	s.exit_reg = (struct prop){ "\0\0\0\0", 4 };
+	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
+	cr_assert_eq(l.exit_addr, MINIVMM_EXIT_MMIO, "defaults kept");
+	s = spec_good();
+	s.exit_addr = 0xfe000004ULL;
+	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
+	s = spec_good();
+	s.exit_port = 0x10000;
+	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
+}
+
+Test(launch_parse, wrong_compatible_fails)
+{
+	struct spec s = spec_good();
+	struct launch l;
+
+	s.compat = "minivmm,launch-v2";
+	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
+	s.compat = NULL;
+	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
+}
+
+Test(launch_parse, empty_and_truncated_blobs_fail)
+{
+	uint64_t buf[BLOB_SIZE / 8];
+	struct spec s = spec_good();
+	struct launch l;
+	size_t size = blob_build(buf, &s);
+
+	cr_assert_eq(launch_parse(NULL, 0, &l), -EINVAL);
+	cr_assert_eq(launch_parse(buf, 0, &l), -EINVAL);
+	cr_assert_eq(launch_parse(buf, 20, &l), -EINVAL);
+	cr_assert_eq(launch_parse(buf, size - 1, &l), -EINVAL);
+	cr_assert(strstr(l.err, "truncated"), "%s", l.err);
+	cr_assert_eq(launch_parse(buf, size, &l), 0, "%s", l.err);
+	launch_free(&l);
+}
+
+Test(launch_parse, bad_magic_fails)
+{
+	uint64_t buf[BLOB_SIZE / 8];
+	struct spec s = spec_good();
+	struct launch l;
+	size_t size = blob_build(buf, &s);
+
+	((unsigned char *)buf)[0] ^= 0xff;
+	cr_assert_eq(launch_parse(buf, size, &l), -EINVAL);
+	cr_assert(strstr(l.err, "header"), "%s", l.err);
+}
+
+/* Every single-byte corruption is either parsed or refused, never a crash. */
+Test(launch_parse, corrupted_bytes_never_crash)
+{
+	static const unsigned char flips[] = { 0x01, 0x80, 0xff };
+	uint64_t good[BLOB_SIZE / 8], buf[BLOB_SIZE / 8];
+	struct spec s = spec_good();
+	size_t size = blob_build(good, &s), off, f;
+	struct launch l;
+	int err;
+
+	for (off = 0; off < size; off++) {
+		for (f = 0; f < sizeof(flips); f++) {
+			memcpy(buf, good, size);
+			((unsigned char *)buf)[off] ^= flips[f];
+			err = launch_parse(buf, size, &l);
+			cr_assert(err == 0 || err == -EINVAL);
+			if (!err)
+				cr_assert_neq(l.argv[0][0], '\0');
+			launch_free(&l);
+		}
+	}
+}

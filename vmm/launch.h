@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The launch description: what guest init should run and how, as a flattened
+ * device tree (format in include/minivmm/guest_abi.h).  `dtc -I dtb -O dts`
+ * shows it.
+ */
+#ifndef MINIVMM_LAUNCH_H
+#define MINIVMM_LAUNCH_H
+
+#include <stddef.h>
+
+struct launch {
+	char *const *argv; /* NULL-terminated, at least one element */
+	char *const *env; /* NULL-terminated, may be empty */
+	const char *cwd; /* NULL: "/" */
+	const char *root; /* NULL: MINIVMM_APP_ROOT */
+};
+
+/*
+ * Build the blob into a malloc'd buffer.  Returns 0 and sets *blob and *size, or
+ * -errno (-EINVAL when argv is empty).
+ */
+int launch_build(const struct launch *l, void **blob, size_t *size);
+
+#endif

@@ -1,0 +1,676 @@
+// SPDX-License-Identifier: MIT
+/*
+ * minivmm: options, building the guest's boot material, starting the vCPUs,
+ * running the event loop and turning the way the VM ended into an exit
+ * status, like `docker run`.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <minivmm/guest_abi.h>
+
+#include "../devices/legacy.h"
+#include "../devices/serial8250.h"
+#include "boot.h"
+#include "initramfs.h"
+#include "launch.h"
+#include "vcpu.h"
+#include "vm.h"
+
+#define MINIVMM_VERSION "0.1"
+#define DEFAULT_MEM (256ULL << 20)
+#define MIN_MEM (2ULL << 20)
+#define STATUS_USAGE 125 /* minivmm itself failed, as docker run's 125 */
+#define STATUS_TIMEOUT 124 /* as timeout(1) */
+
+/* The guest init, embedded by the build (guest/init, see meson.build). */
+extern const uint8_t minivmm_init_start[];
+extern const uint8_t minivmm_init_end[];
+
+/*
+ * Under PVM the guest sees the host's CPUID, and the emulator lacks these
+ * features' instructions; the kernel's own switches turn them off
+ * (MACHINE-FACTS.md, "How far an ordinary Linux guest gets").
+ */
+static const char pvm_cmdline[] =
+	"clearcpuid=popcnt,smap,smep,xsave,xsaves,xsaveopt,cx16,avx,avx2,"
+	"fsgsbase,pcid,invpcid,rdrand,rdseed,umip,pku noxsave nosmap nosmep";
+
+struct options {
+	const char *kernel;
+	const char *app;
+	const char *initrd;
+	const char *cmdline;
+	const char *workdir;
+	char **env;
+	unsigned int nenv;
+	char **app_argv; /* after "--" */
+	uint64_t mem;
+	unsigned int cpus;
+	unsigned int timeout_s;
+	int pvm_quirks; /* -1 auto */
+	bool verbose, quiet, stats, trace_testport;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: minivmm --kernel FILE [options] [--app APP] [-- COMMAND ARGS...]\n"
+		"\n"
+		"Boot a Linux kernel (bzImage or PVH vmlinux) in a KVM microVM and run one\n"
+		"application; minivmm exits with the application's exit status.\n"
+		"\n"
+		"  -k, --kernel FILE     bzImage (Linux boot protocol) or ELF vmlinux (PVH entry)\n"
+		"  -a, --app APP         the application: a directory (its root), a newc cpio\n"
+		"                        archive, or a single executable; without it the kernel\n"
+		"                        runs alone (test guests, custom initrds)\n"
+		"  -- COMMAND ARGS...    what to run in a directory or cpio app; for a single\n"
+		"                        executable, the arguments it gets\n"
+		"  -e, --env K=V         environment for the app (repeatable)\n"
+		"  -w, --workdir DIR     working directory of the app (default /)\n"
+		"  -c, --cpus N          vCPUs (1-%d, default 1)\n"
+		"  -m, --memory SIZE     guest RAM, in MiB or with K/M/G suffix (default 256M)\n"
+		"      --cmdline ARGS    appended to the kernel command line minivmm composes\n"
+		"      --initrd FILE     use this initrd instead of generating one\n"
+		"      --timeout SEC     end the VM after SEC seconds (exit status 124)\n"
+		"      --pvm-quirks MODE auto|on|off: work around PVM's emulator (default auto)\n"
+		"      --stats           print exit counters and timings on exit\n"
+		"      --trace-testport  print test-port writes (test guests)\n"
+		"  -v, --verbose         show the kernel's boot log\n"
+		"  -q, --quiet           no minivmm notes on stderr\n"
+		"  -h, --help            this text\n"
+		"      --version         print the version\n"
+		"\n"
+		"Exit status: the app's; 128+N if it died of signal N; 124 on --timeout;\n"
+		"125 when minivmm, the guest or init failed (a message says which).\n"
+		"On a terminal, Ctrl-A x ends the VM.\n",
+		VM_MAX_CPUS);
+}
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("minivmm: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return STATUS_USAGE;
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned int shift = 20; /* plain numbers are MiB */
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return -EINVAL;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case '\0': break;
+	default: return -EINVAL;
+	}
+	if (*end == 'i' && end[1] == 'B')
+		end += 2;
+	if (*end || v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned int max, unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v > max)
+		return -EINVAL;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+enum {
+	OPT_CMDLINE = 256,
+	OPT_INITRD,
+	OPT_TIMEOUT,
+	OPT_PVM_QUIRKS,
+	OPT_STATS,
+	OPT_TRACE_TESTPORT,
+	OPT_VERSION,
+};
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "app", required_argument, NULL, 'a' },
+		{ "env", required_argument, NULL, 'e' },
+		{ "workdir", required_argument, NULL, 'w' },
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+		{ "initrd", required_argument, NULL, OPT_INITRD },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "pvm-quirks", required_argument, NULL, OPT_PVM_QUIRKS },
+		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "trace-testport", no_argument, NULL, OPT_TRACE_TESTPORT },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->mem = DEFAULT_MEM;
+	o->cpus = 1;
+	o->pvm_quirks = -1;
+	o->env = calloc(argc + 1, sizeof(char *));
+	if (!o->env)
+		return fail("out of memory");
+	opterr = 0;
+	/* "+": stop at the first non-option; "--" starts the app's argv. */
+	while ((c = getopt_long(argc, argv, "+:k:a:e:w:c:m:vqh", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'k': o->kernel = optarg; break;
+		case 'a': o->app = optarg; break;
+		case 'e':
+			if (!strchr(optarg, '='))
+				return fail("--env '%s': expected KEY=VALUE", optarg);
+			o->env[o->nenv++] = optarg;
+			break;
+		case 'w': o->workdir = optarg; break;
+		case 'c':
+			if (parse_uint(optarg, VM_MAX_CPUS, &o->cpus) || !o->cpus)
+				return fail("--cpus '%s': expected a number from 1 to %d",
+					    optarg, VM_MAX_CPUS);
+			break;
+		case 'm':
+			if (parse_size(optarg, &o->mem))
+				return fail("--memory '%s': expected a size such as 256, 256M or 1G",
+					    optarg);
+			break;
+		case OPT_CMDLINE: o->cmdline = optarg; break;
+		case OPT_INITRD: o->initrd = optarg; break;
+		case OPT_TIMEOUT:
+			if (parse_uint(optarg, 86400 * 365, &o->timeout_s) ||
+			    !o->timeout_s)
+				return fail("--timeout '%s': expected seconds > 0",
+					    optarg);
+			break;
+		case OPT_PVM_QUIRKS:
+			if (!strcmp(optarg, "auto"))
+				o->pvm_quirks = -1;
+			else if (!strcmp(optarg, "on"))
+				o->pvm_quirks = 1;
+			else if (!strcmp(optarg, "off"))
+				o->pvm_quirks = 0;
+			else
+				return fail("--pvm-quirks '%s': expected auto, on or off",
+					    optarg);
+			break;
+		case OPT_STATS: o->stats = true; break;
+		case OPT_TRACE_TESTPORT: o->trace_testport = true; break;
+		case 'v': o->verbose = true; break;
+		case 'q': o->quiet = true; break;
+		case 'h': usage(stdout); exit(0);
+		case OPT_VERSION: printf("minivmm %s\n", MINIVMM_VERSION); exit(0);
+		case ':':
+			return fail("option '%s' needs a value (see --help)",
+				    argv[optind - 1]);
+		default:
+			return fail("unknown option '%s' (see --help)",
+				    argv[optind - 1]);
+		}
+	}
+	if (optind < argc) {
+		/* getopt consumed "--" if it was there; anything else is stray. */
+		if (strcmp(argv[optind - 1], "--"))
+			return fail("unexpected argument '%s' (the app's command goes after --)",
+				    argv[optind]);
+		o->app_argv = &argv[optind];
+	}
+	if (!o->kernel)
+		return fail("no kernel given: use --kernel FILE (see --help)");
+	if (o->app && o->initrd)
+		return fail("--app and --initrd exclude each other");
+	if (o->app_argv && !o->app)
+		return fail("a command after -- needs --app");
+	return 0;
+}
+
+static int read_file(const char *what, const char *path, uint8_t **data,
+		     size_t *size)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	uint8_t *buf;
+	size_t got = 0;
+
+	if (fd < 0)
+		return fail("%s '%s': %s", what, path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return fail("%s '%s': not a regular file", what, path);
+	}
+	buf = malloc(st.st_size ? st.st_size : 1);
+	if (!buf) {
+		close(fd);
+		return fail("%s '%s': out of memory", what, path);
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(buf);
+			close(fd);
+			return fail("%s '%s': read error", what, path);
+		}
+		got += n;
+	}
+	close(fd);
+	*data = buf;
+	*size = got;
+	return 0;
+}
+
+static size_t argv_count(char *const *argv)
+{
+	size_t n = 0;
+
+	while (argv && argv[n])
+		n++;
+	return n;
+}
+
+/*
+ * The initramfs for --app: /init, /minivmm/launch.dtb and the app under /app.
+ */
+static int build_initramfs(const struct options *o, struct cpio *c)
+{
+	size_t init_size = (size_t)(minivmm_init_end - minivmm_init_start);
+	char **exec_argv = NULL;
+	char exe_name[256];
+	struct launch l = { 0 };
+	struct stat st;
+	void *dtb;
+	size_t dtb_size;
+	int ret;
+
+	cpio_init(c);
+	if (stat(o->app, &st) < 0)
+		return fail("app '%s': %s", o->app, strerror(errno));
+	ret = cpio_add(c, "init", S_IFREG | 0755, minivmm_init_start, init_size);
+	ret = ret ?: cpio_add_dir(c, "minivmm", 0755);
+	if (ret)
+		return fail("initramfs: %s", strerror(-ret));
+
+	l.argv = o->app_argv;
+	if (S_ISDIR(st.st_mode)) {
+		ret = cpio_add_host_tree(c, "app", o->app);
+		if (ret)
+			return fail("app '%s': %s", o->app,
+				    c->err[0] ? c->err : strerror(-ret));
+	} else if (S_ISREG(st.st_mode)) {
+		uint8_t *data;
+		size_t size;
+
+		if (read_file("app", o->app, &data, &size))
+			return STATUS_USAGE;
+		if (size >= 6 && !memcmp(data, "070701", 6)) {
+			ret = cpio_add_archive(c, "app", data, size);
+			free(data);
+			if (ret)
+				return fail("app '%s': not a valid newc cpio archive: %s",
+					    o->app, c->err);
+		} else if (size >= 4 && !memcmp(data, "\177ELF", 4)) {
+			/* A single executable: /app/NAME, run as /NAME. */
+			char *copy = strdup(o->app);
+			char name[300];
+
+			snprintf(exe_name, sizeof(exe_name), "/%s",
+				 copy ? basename(copy) : "app");
+			free(copy);
+			snprintf(name, sizeof(name), "app%s", exe_name);
+			ret = cpio_add_dir(c, "app", 0755);
+			ret = ret ?: cpio_add(c, name, S_IFREG | 0755, data, size);
+			free(data);
+			if (ret)
+				return fail("initramfs: %s", strerror(-ret));
+			/* The executable is the command; after -- come its args. */
+			exec_argv = calloc(argv_count(o->app_argv) + 2,
+					   sizeof(char *));
+			if (!exec_argv)
+				return fail("out of memory");
+			exec_argv[0] = exe_name;
+			for (size_t i = 0; o->app_argv && o->app_argv[i]; i++)
+				exec_argv[i + 1] = o->app_argv[i];
+			l.argv = exec_argv;
+		} else {
+			free(data);
+			return fail("app '%s': not a directory, a newc cpio archive or an ELF executable",
+				    o->app);
+		}
+	} else {
+		return fail("app '%s': not a directory or a regular file",
+			    o->app);
+	}
+	if (!l.argv)
+		return fail("app '%s': no command to run: add '-- COMMAND ARGS...'",
+			    o->app);
+	l.env = o->env;
+	l.cwd = o->workdir;
+	ret = launch_build(&l, &dtb, &dtb_size);
+	free(exec_argv);
+	if (ret)
+		return fail("launch description: %s", strerror(-ret));
+	ret = cpio_add(c, MINIVMM_LAUNCH_PATH + 1, S_IFREG | 0644, dtb,
+		       dtb_size);
+	free(dtb);
+	ret = ret ?: cpio_finish(c);
+	if (ret)
+		return fail("initramfs: %s", strerror(-ret));
+	return 0;
+}
+
+static int compose_cmdline(const struct options *o, bool pvm, char **out)
+{
+	const char *base = "console=ttyS0 reboot=k panic=-1 io_delay=none "
+			   "8250.nr_uarts=1";
+
+	/* The user's words come last, so they override ours. */
+	if (asprintf(out, "%s%s%s%s%s%s", base, o->verbose ? "" : " quiet",
+		     pvm ? " " : "", pvm ? pvm_cmdline : "",
+		     o->cmdline ? " " : "", o->cmdline ? o->cmdline : "") < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* ---- the terminal: raw while the guest owns it, restored on every exit ---- */
+
+struct term {
+	bool raw;
+	struct termios saved;
+};
+
+static void term_raw(struct term *t)
+{
+	struct termios raw;
+
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &t->saved) < 0)
+		return;
+	raw = t->saved;
+	cfmakeraw(&raw);
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0)
+		t->raw = true;
+}
+
+static void term_restore(struct term *t)
+{
+	if (t->raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &t->saved);
+	t->raw = false;
+}
+
+/* ---- event-loop handlers for the VM's own events ---- */
+
+struct run_ctx {
+	struct vm *vm;
+	int sig_fd;
+	struct ev_op stop_op, sig_op, timeout_op;
+};
+
+static void on_stop(struct ev_op *op, int res, uint32_t flags)
+{
+	struct run_ctx *rc = op->opaque;
+
+	(void)res;
+	(void)flags;
+	evloop_stop(&rc->vm->loop);
+}
+
+static void on_signal(struct ev_op *op, int res, uint32_t flags)
+{
+	struct run_ctx *rc = op->opaque;
+	struct signalfd_siginfo si;
+
+	(void)flags;
+	if (res < 0 || read(rc->sig_fd, &si, sizeof(si)) != sizeof(si)) {
+		evloop_poll(&rc->vm->loop, &rc->sig_op, rc->sig_fd, POLLIN);
+		return;
+	}
+	vm_request_end(rc->vm, VM_END_SIGNAL, 128 + (int)si.ssi_signo);
+}
+
+static void on_timeout(struct ev_op *op, int res, uint32_t flags)
+{
+	struct run_ctx *rc = op->opaque;
+
+	(void)res;
+	(void)flags;
+	vm_request_end(rc->vm, VM_END_TIMEOUT, STATUS_TIMEOUT);
+}
+
+static void print_stats(const struct vm *vm)
+{
+	fprintf(stderr,
+		"minivmm stats: first KVM_RUN after %.3f ms wall, %.3f ms CPU\n"
+		"minivmm stats: exits: io %llu, mmio %llu, intr %llu, other %llu\n"
+		"minivmm stats: unhandled: pio %llu, mmio %llu\n"
+		"minivmm stats: pvm quirks: fwait skipped %llu, int3 injected %llu\n",
+		vm->stats.first_run_wall_ns / 1e6, vm->stats.first_run_cpu_ns / 1e6,
+		(unsigned long long)vm->stats.exits_io,
+		(unsigned long long)vm->stats.exits_mmio,
+		(unsigned long long)vm->stats.exits_intr,
+		(unsigned long long)vm->stats.exits_other,
+		(unsigned long long)vm->pio.unhandled,
+		(unsigned long long)vm->mmio.unhandled,
+		(unsigned long long)vm->stats.pvm_fwait_skipped,
+		(unsigned long long)vm->stats.pvm_int3_injected);
+}
+
+static int load_kernel(struct vm *vm, const struct options *o,
+		       const char *cmdline, const uint8_t *initrd,
+		       size_t initrd_size, struct boot_entry *entry)
+{
+	struct boot_request req = { 0 };
+	enum kernel_kind kind;
+	const char *why = NULL;
+	uint8_t *data;
+	size_t size;
+	int ret;
+
+	if (read_file("kernel", o->kernel, &data, &size))
+		return STATUS_USAGE;
+	kind = kernel_probe(data, size, &why);
+	if (kind == KERNEL_UNKNOWN) {
+		free(data);
+		return fail("kernel '%s': %s", o->kernel, why);
+	}
+	if (!o->quiet)
+		fprintf(stderr, "minivmm: kernel '%s': %s\n", o->kernel,
+			kernel_kind_name(kind));
+	if (!o->quiet && kind == KERNEL_BZIMAGE && vm->pvm)
+		fprintf(stderr,
+			"minivmm: note: /dev/kvm is PVM; a bzImage's decompressor runs emulated and slowly here, the PVH vmlinux boots much faster\n");
+	req.kernel = data;
+	req.kernel_size = size;
+	req.cmdline = cmdline;
+	req.initrd = initrd;
+	req.initrd_size = initrd_size;
+	ret = kind == KERNEL_BZIMAGE ? boot_linux_load(&vm->mem, &req, entry) :
+				       boot_pvh_load(&vm->mem, &req, entry);
+	free(data);
+	if (ret)
+		return fail("kernel '%s': %s", o->kernel, req.err);
+	if (mptable_write(&vm->mem, vm->ncpus))
+		return fail("MP table: does not fit in guest RAM");
+	return 0;
+}
+
+static int run_vm(struct vm *vm, const struct options *o)
+{
+	struct run_ctx rc = { .vm = vm, .sig_fd = -1 };
+	struct term term = { 0 };
+	sigset_t sigs;
+	int ret = 0;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	rc.sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (rc.sig_fd < 0)
+		return fail("signalfd: %s", strerror(errno));
+	rc.stop_op = (struct ev_op){ .cb = on_stop, .opaque = &rc };
+	rc.sig_op = (struct ev_op){ .cb = on_signal, .opaque = &rc };
+	rc.timeout_op = (struct ev_op){ .cb = on_timeout, .opaque = &rc };
+	evloop_poll(&vm->loop, &rc.stop_op, vm->stop_fd, POLLIN);
+	evloop_poll(&vm->loop, &rc.sig_op, rc.sig_fd, POLLIN);
+	if (o->timeout_s)
+		evloop_timeout(&vm->loop, &rc.timeout_op,
+			       (uint64_t)o->timeout_s * 1000);
+	serial_start_input(vm);
+
+	term_raw(&term);
+	for (unsigned int i = 0; i < vm->ncpus && !ret; i++)
+		ret = vcpu_start(&vm->vcpus[i]);
+	if (ret)
+		vm_request_end(vm, VM_END_HOST_ERROR, STATUS_USAGE);
+	ret = evloop_run(&vm->loop);
+	if (ret)
+		vm_request_end(vm, VM_END_HOST_ERROR, STATUS_USAGE);
+	for (unsigned int i = 0; i < vm->ncpus; i++)
+		vcpu_stop(&vm->vcpus[i]);
+	term_restore(&term);
+	close(rc.sig_fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct vm vm;
+	struct cpio initramfs = { 0 };
+	struct boot_entry entry;
+	uint8_t *initrd = NULL;
+	size_t initrd_size = 0;
+	char *cmdline = NULL;
+	uint64_t host_ram;
+	uint64_t start_ns = vm_now_ns();
+	sigset_t block;
+	int status;
+
+	status = parse_options(argc, argv, &o);
+	if (status)
+		return status;
+	host_ram = (uint64_t)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE);
+	if (o.mem < MIN_MEM)
+		return fail("--memory: %llu KiB is too small (at least %llu MiB)",
+			    (unsigned long long)(o.mem >> 10),
+			    (unsigned long long)(MIN_MEM >> 20));
+	if (o.mem > host_ram)
+		return fail("--memory: %llu MiB is more than this host's %llu MiB of RAM",
+			    (unsigned long long)(o.mem >> 20),
+			    (unsigned long long)(host_ram >> 20));
+	o.mem &= ~0xfffULL;
+	if (access(o.kernel, R_OK) < 0)
+		return fail("kernel '%s': %s", o.kernel, strerror(errno));
+	if (o.app && build_initramfs(&o, &initramfs))
+		return STATUS_USAGE;
+	if (o.app) {
+		initrd = initramfs.buf;
+		initrd_size = initramfs.len;
+	} else if (o.initrd && read_file("initrd", o.initrd, &initrd,
+					 &initrd_size)) {
+		return STATUS_USAGE;
+	}
+
+	/*
+	 * Signals for the whole VM are read from a signalfd by the loop; block
+	 * them before any thread starts so every thread inherits the mask.
+	 */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	vcpu_init_signals();
+	signal(SIGPIPE, SIG_IGN);
+
+	if (vm_create(&vm, o.mem, o.cpus)) {
+		vm_destroy(&vm);
+		return STATUS_USAGE;
+	}
+	vm.stats.start_ns = start_ns;
+	vm.trace_testport = o.trace_testport;
+	vm.pvm_quirks = o.pvm_quirks < 0 ? vm.pvm : o.pvm_quirks;
+	if (compose_cmdline(&o, vm.pvm, &cmdline)) {
+		status = fail("out of memory");
+		goto out;
+	}
+	status = load_kernel(&vm, &o, cmdline, initrd, initrd_size, &entry);
+	if (status)
+		goto out;
+	if (serial_attach(&vm, STDIN_FILENO, STDOUT_FILENO) ||
+	    i8042_attach(&vm) || rtc_attach(&vm) || exitport_attach(&vm)) {
+		status = fail("device setup failed");
+		goto out;
+	}
+	if (vcpu_set_boot_state(&vm.vcpus[0], &entry)) {
+		status = fail("setting boot registers: %s", strerror(errno));
+		goto out;
+	}
+	run_vm(&vm, &o);
+	status = vm.end_status;
+	switch ((enum vm_end)vm.end) {
+	case VM_END_TIMEOUT:
+		fprintf(stderr, "minivmm: timeout: the VM ran for %u s\n",
+			o.timeout_s);
+		break;
+	case VM_END_NONE:
+		status = STATUS_USAGE;
+		break;
+	default:
+		break;
+	}
+	if (o.stats)
+		print_stats(&vm);
+out:
+	vm_destroy(&vm);
+	serial_detach(&vm);
+	legacy_detach(&vm);
+	cpio_free(&initramfs);
+	if (!o.app)
+		free(initrd);
+	free(cmdline);
+	free(o.env);
+	return status;
+}
