@@ -45,6 +45,9 @@ static int launch_write(void *fdt, int cap, const struct launch *l)
 	err |= fdt_finish_reservemap(fdt);
 	err |= fdt_begin_node(fdt, "");
 	err |= fdt_property_string(fdt, "compatible", MINIVMM_LAUNCH_COMPAT);
+	/* reg of exit-device: a 64-bit address, no size. */
+	err |= fdt_property_u32(fdt, "#address-cells", 2);
+	err |= fdt_property_u32(fdt, "#size-cells", 0);
 	err |= fdt_begin_node(fdt, "app");
 	err |= prop_strlist(fdt, "argv", l->argv);
 	if (l->env && l->env[0])

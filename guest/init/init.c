@@ -10,7 +10,9 @@
  * PID 1 must never return: the kernel panics when it does.  Every path ends in
  * init_finish(), which writes the exit device, or reboots, or pauses forever.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -57,10 +59,10 @@ struct init_mount {
 
 /* devtmpfs first: until /dev is there, there may be no console. */
 static const struct init_mount init_mounts[] = {
-	{ "dev", "devtmpfs", MS_NOSUID, "mode=0755" },
-	{ "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL },
-	{ "sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL },
-	{ "tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777" },
+    {"dev", "devtmpfs", MS_NOSUID, "mode=0755"},
+    {"proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL},
+    {"sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL},
+    {"tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"},
 };
 
 static void init_vsay(const char *fmt, va_list ap)
@@ -75,7 +77,8 @@ static void init_vsay(const char *fmt, va_list ap)
 	fputs(line, stderr);
 }
 
-static void init_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void init_say(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 static void init_say(const char *fmt, ...)
 {
 	va_list ap;
@@ -87,7 +90,7 @@ static void init_say(const char *fmt, ...)
 
 /* Progress lines, only with minivmm.debug. */
 static void init_log(const struct init *in, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static void init_log(const struct init *in, const char *fmt, ...)
 {
 	va_list ap;
@@ -108,8 +111,7 @@ static int init_mount(const struct init *in, const char *root,
 
 	n = snprintf(dir, sizeof(dir), "%s/%s", root, m->dir);
 	if (n < 0 || (size_t)n >= sizeof(dir)) {
-		init_say("mount %s in '%s': path too long",
-			 m->type, root);
+		init_say("mount %s in '%s': path too long", m->type, root);
 		return -ENAMETOOLONG;
 	}
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
@@ -119,8 +121,7 @@ static int init_mount(const struct init *in, const char *root,
 	}
 	if (mount(m->type, dir, m->type, m->flags, m->data) < 0) {
 		err = -errno;
-		init_say("mount %s on %s: %s", m->type, dir,
-			 strerror(-err));
+		init_say("mount %s on %s: %s", m->type, dir, strerror(-err));
 		return err;
 	}
 	init_log(in, "mounted %s on %s", m->type, dir);
@@ -265,10 +266,9 @@ static _Noreturn void init_child(const struct launch *l)
 		_exit(MINIVMM_STATUS_INIT_FAILED);
 	}
 	err = init_exec(l);
-	init_say("cannot run '%s': %s", l->argv[0],
-		 strerror(-err));
-	_exit(err == -ENOENT ? MINIVMM_STATUS_NOT_FOUND :
-			       MINIVMM_STATUS_NOT_EXEC);
+	init_say("cannot run '%s': %s", l->argv[0], strerror(-err));
+	_exit(err == -ENOENT ? MINIVMM_STATUS_NOT_FOUND
+			     : MINIVMM_STATUS_NOT_EXEC);
 }
 
 /* Reap children until the app ends; returns its status, docker style. */
@@ -299,7 +299,7 @@ static int init_wait(const struct init *in, pid_t app)
 /* Reap for up to @ms; true once no child is left. */
 static bool init_reap_for(int ms)
 {
-	const struct timespec step = { 0, INIT_POLL_MS * 1000000L };
+	const struct timespec step = {0, INIT_POLL_MS * 1000000L};
 	pid_t pid;
 	int waited;
 
@@ -363,8 +363,8 @@ static _Noreturn void init_finish(const struct init *in, int status)
 	init_log(in, "status %d, stopping", status);
 	init_stop_all(in);
 	err = init_exit_device(addr, (uint32_t)status);
-	init_say("exit device unavailable at 0x%" PRIx64
-		 ": %s; status %d", addr, strerror(-err), status);
+	init_say("exit device unavailable at 0x%" PRIx64 ": %s; status %d",
+		 addr, strerror(-err), status);
 	/* minivmm runs the kernel with reboot=k and sees the i8042 reset. */
 	reboot(RB_AUTOBOOT);
 	reboot(RB_POWER_OFF);
@@ -378,6 +378,7 @@ static int init_run(struct init *in)
 	const struct launch *l = &in->launch;
 	size_t i, size = 0;
 	void *blob = NULL;
+	struct stat st;
 	pid_t pid;
 	int err;
 
@@ -385,8 +386,7 @@ static int init_run(struct init *in)
 	if (!err) {
 		err = init_console();
 		if (err)
-			init_say("%s: %s", INIT_CONSOLE,
-				 strerror(-err));
+			init_say("%s: %s", INIT_CONSOLE, strerror(-err));
 	}
 	for (i = 1; !err && i < ARRAY_SIZE(init_mounts); i++)
 		err = init_mount(in, "", &init_mounts[i]);
@@ -397,8 +397,7 @@ static int init_run(struct init *in)
 	/* The blob is never freed: l's strings point into it. */
 	err = init_read_file(MINIVMM_LAUNCH_PATH, &blob, &size);
 	if (err) {
-		init_say("%s: %s", MINIVMM_LAUNCH_PATH,
-			 strerror(-err));
+		init_say("%s: %s", MINIVMM_LAUNCH_PATH, strerror(-err));
 		return MINIVMM_STATUS_INIT_FAILED;
 	}
 	err = launch_parse(blob, size, &in->launch);
@@ -407,6 +406,14 @@ static int init_run(struct init *in)
 		return MINIVMM_STATUS_INIT_FAILED;
 	}
 
+	if (stat(l->root, &st) < 0)
+		err = -errno;
+	else if (!S_ISDIR(st.st_mode))
+		err = -ENOTDIR;
+	if (err) {
+		init_say("app root %s: %s", l->root, strerror(-err));
+		return MINIVMM_STATUS_INIT_FAILED;
+	}
 	/* With root "/" the mounts above already serve the app. */
 	for (i = 0; !err && strcmp(l->root, "/") && i < ARRAY_SIZE(init_mounts);
 	     i++)
@@ -414,8 +421,7 @@ static int init_run(struct init *in)
 	if (err)
 		return MINIVMM_STATUS_INIT_FAILED;
 
-	init_log(in, "running '%s' in %s, cwd %s", l->argv[0],
-		 l->root, l->cwd);
+	init_log(in, "running '%s' in %s, cwd %s", l->argv[0], l->root, l->cwd);
 	pid = fork();
 	if (pid < 0) {
 		init_say("fork: %s", strerror(errno));
@@ -429,8 +435,8 @@ static int init_run(struct init *in)
 int main(void)
 {
 	struct init in = {
-		.launch.exit_addr = MINIVMM_EXIT_MMIO,
-		.launch.exit_port = MINIVMM_EXIT_PORT,
+	    .launch.exit_addr = MINIVMM_EXIT_MMIO,
+	    .launch.exit_port = MINIVMM_EXIT_PORT,
 	};
 
 	/* Anywhere else, kill(-1) and reboot() would hit the wrong machine. */

@@ -19,7 +19,7 @@
 #include "launch_parse.h"
 
 static int launch_err(struct launch *l, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int launch_err(struct launch *l, int err, const char *fmt, ...)
 {
@@ -70,7 +70,7 @@ static int launch_get_exit(struct launch *l, const void *fdt)
 		return launch_err(l, -EINVAL, "/exit-device: %s",
 				  fdt_strerror(node));
 
-	/* reg is fixed at two cells by the ABI, whatever #address-cells says. */
+	/* The ABI fixes reg at two cells, whatever #address-cells says. */
 	err = launch_get_cells(l, fdt, node, "reg", &addr_be, sizeof(addr_be));
 	if (!err)
 		err = launch_get_cells(l, fdt, node, "io-port", &port_be,
@@ -80,7 +80,7 @@ static int launch_get_exit(struct launch *l, const void *fdt)
 	addr = fdt64_to_cpu(addr_be);
 	port = fdt32_to_cpu(port_be);
 
-	/* It is mapped from /dev/mem: a whole page, at an offset off_t holds. */
+	/* Mapped from /dev/mem: a whole page, at an offset off_t holds. */
 	if (addr % MINIVMM_EXIT_MMIO_SIZE ||
 	    addr > (uint64_t)INT64_MAX - MINIVMM_EXIT_MMIO_SIZE)
 		return launch_err(l, -EINVAL,
@@ -143,11 +143,10 @@ static int launch_get_path(struct launch *l, const void *fdt, int node,
 	if (!s)
 		return launch_err(l, -EINVAL, "/app/%s: %s", name,
 				  fdt_strerror(len));
-	/* Exactly one NUL, at the end: a string list would also pass s[len-1]. */
+	/* One NUL, at the end: a string list also passes s[len - 1]. */
 	if (len < 1 || strnlen(s, len) != (size_t)len - 1)
-		return launch_err(l, -EINVAL,
-				  "/app/%s: not one NUL-terminated string",
-				  name);
+		return launch_err(
+		    l, -EINVAL, "/app/%s: not one NUL-terminated string", name);
 	if (s[0] != '/')
 		return launch_err(l, -EINVAL, "/app/%s: '%s' is not absolute",
 				  name, s);
@@ -159,7 +158,7 @@ static int launch_check_blob(struct launch *l, const void *blob, size_t size)
 {
 	int err;
 
-	/* fdt_check_header() reads a whole v17 header: make sure it is there. */
+	/* fdt_check_header() reads a whole v17 header: it must be there. */
 	if (!blob || size < sizeof(struct fdt_header))
 		return launch_err(l, -EINVAL, "too short (%zu bytes)", size);
 	if ((uintptr_t)blob % 8)

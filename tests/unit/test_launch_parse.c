@@ -23,7 +23,7 @@ struct prop {
 };
 
 /* sizeof, not strlen: string lists are literals with embedded NULs. */
-#define PROP(s) ((struct prop){ (s), sizeof(s) })
+#define PROP(s) ((struct prop){(s), sizeof(s)})
 
 /* What to put in a test blob. */
 struct spec {
@@ -38,15 +38,15 @@ struct spec {
 static struct spec spec_good(void)
 {
 	return (struct spec){
-		.compat = MINIVMM_LAUNCH_COMPAT,
-		.argv = PROP("/bin/prog\0-x\0"),
-		.env = PROP("A=1\0PATH=/opt/bin"),
-		.cwd = PROP("/work"),
-		.root = PROP("/srv/app"),
-		.exit_dev = true,
-		/* Above 4 GiB, so that both cells matter. */
-		.exit_addr = 0x100002000ULL,
-		.exit_port = 0xf4,
+	    .compat = MINIVMM_LAUNCH_COMPAT,
+	    .argv = PROP("/bin/prog\0-x\0"),
+	    .env = PROP("A=1\0PATH=/opt/bin"),
+	    .cwd = PROP("/work"),
+	    .root = PROP("/srv/app"),
+	    .exit_dev = true,
+	    /* Above 4 GiB, so that both cells matter. */
+	    .exit_addr = 0x100002000ULL,
+	    .exit_port = 0xf4,
 	};
 }
 
@@ -129,9 +129,9 @@ Test(launch_parse, defaults_for_optional_fields)
 	struct spec s = spec_good();
 	struct launch l;
 
-	s.env = (struct prop){ 0 };
-	s.cwd = (struct prop){ 0 };
-	s.root = (struct prop){ 0 };
+	s.env = (struct prop){0};
+	s.cwd = (struct prop){0};
+	s.root = (struct prop){0};
 	s.exit_dev = false;
 	cr_assert_eq(parse_spec(&s, &l), 0, "%s", l.err);
 	cr_assert_not_null(l.env);
@@ -148,7 +148,7 @@ Test(launch_parse, missing_argv_fails)
 	struct spec s = spec_good();
 	struct launch l;
 
-	s.argv = (struct prop){ 0 };
+	s.argv = (struct prop){0};
 	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
 	cr_assert(strstr(l.err, "argv"), "%s", l.err);
 	/* The exit device was valid: failures are still reported there. */
@@ -160,9 +160,9 @@ Test(launch_parse, argv_without_nul_fails)
 	struct spec s = spec_good();
 	struct launch l;
 
-	s.argv = (struct prop){ "prog", 4 };
+	s.argv = (struct prop){"prog", 4};
 	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
-	s.argv = (struct prop){ "prog\0arg", 8 };
+	s.argv = (struct prop){"prog\0arg", 8};
 	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
 }
 
@@ -171,7 +171,7 @@ Test(launch_parse, empty_argv_fails)
 	struct spec s = spec_good();
 	struct launch l;
 
-	s.argv = (struct prop){ "", 0 };
+	s.argv = (struct prop){"", 0};
 	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
 	s.argv = PROP("\0arg");
 	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
@@ -188,7 +188,7 @@ Test(launch_parse, bad_paths_fail)
 	s.root = PROP("/a\0/b");
 	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
 	s = spec_good();
-	s.cwd = (struct prop){ "/work", 5 };
+	s.cwd = (struct prop){"/work", 5};
 	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
 }
 
@@ -208,7 +208,7 @@ Test(launch_parse, bad_exit_device_fails)
 	struct spec s = spec_good();
 	struct launch l;
 
-	s.exit_reg = (struct prop){ "\0\0\0\0", 4 };
+	s.exit_reg = (struct prop){"\0\0\0\0", 4};
 	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
 	cr_assert_eq(l.exit_addr, MINIVMM_EXIT_MMIO, "defaults kept");
 	s = spec_good();
@@ -261,7 +261,7 @@ Test(launch_parse, bad_magic_fails)
 /* Every single-byte corruption is either parsed or refused, never a crash. */
 Test(launch_parse, corrupted_bytes_never_crash)
 {
-	static const unsigned char flips[] = { 0x01, 0x80, 0xff };
+	static const unsigned char flips[] = {0x01, 0x80, 0xff};
 	uint64_t good[BLOB_SIZE / 8], buf[BLOB_SIZE / 8];
 	struct spec s = spec_good();
 	size_t size = blob_build(good, &s), off, f;
