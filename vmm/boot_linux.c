@@ -72,9 +72,11 @@ int boot_linux_load(const struct guest_mem *gm, struct boot_request *req,
 	bp->hdr.cmd_line_ptr = BOOT_CMDLINE_ADDR;
 	bp->hdr.vid_mode = 0xffff; /* "normal" */
 
+	/* cmdline_size excludes the NUL; add 1 in size_t so ~0 cannot wrap. */
 	ret = boot_write_cmdline(gm, req->cmdline,
-				 hdr.cmdline_size ? hdr.cmdline_size + 1 :
-						    BOOT_CMDLINE_MAX);
+				 hdr.cmdline_size ?
+					 (size_t)hdr.cmdline_size + 1 :
+					 BOOT_CMDLINE_MAX);
 	if (ret) {
 		snprintf(req->err, sizeof(req->err),
 			 "command line longer than the kernel's %u bytes",

@@ -42,12 +42,13 @@ extern const uint8_t minivmm_init_end[];
 
 /*
  * Under PVM the guest sees the host's CPUID, and the emulator lacks these
- * features' instructions; the kernel's own switches turn them off
- * (MACHINE-FACTS.md, "How far an ordinary Linux guest gets").
+ * features' instructions; the kernel's own switch turns them off
+ * (MACHINE-FACTS.md, "How far an ordinary Linux guest gets").  6.1 no longer
+ * knows noxsave/nosmap/nosmep: clearcpuid covers them.
  */
 static const char pvm_cmdline[] =
 	"clearcpuid=popcnt,smap,smep,xsave,xsaves,xsaveopt,cx16,avx,avx2,"
-	"fsgsbase,pcid,invpcid,rdrand,rdseed,umip,pku noxsave nosmap nosmep";
+	"fsgsbase,pcid,invpcid,rdrand,rdseed,umip,pku";
 
 struct options {
 	const char *kernel;
@@ -55,6 +56,7 @@ struct options {
 	const char *initrd;
 	const char *cmdline;
 	const char *workdir;
+	const char *write_initrd;
 	char **env;
 	unsigned int nenv;
 	char **app_argv; /* after "--" */
@@ -85,6 +87,8 @@ static void usage(FILE *f)
 		"  -m, --memory SIZE     guest RAM, in MiB or with K/M/G suffix (default 256M)\n"
 		"      --cmdline ARGS    appended to the kernel command line minivmm composes\n"
 		"      --initrd FILE     use this initrd instead of generating one\n"
+		"      --write-initrd FILE  write the initramfs --app would boot to FILE\n"
+		"                        and exit (to inspect it or boot it elsewhere)\n"
 		"      --timeout SEC     end the VM after SEC seconds (exit status 124)\n"
 		"      --pvm-quirks MODE auto|on|off: work around PVM's emulator (default auto)\n"
 		"      --stats           print exit counters and timings on exit\n"
@@ -159,6 +163,7 @@ enum {
 	OPT_STATS,
 	OPT_TRACE_TESTPORT,
 	OPT_VERSION,
+	OPT_WRITE_INITRD,
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -180,6 +185,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "write-initrd", required_argument, NULL, OPT_WRITE_INITRD },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -216,6 +222,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_CMDLINE: o->cmdline = optarg; break;
 		case OPT_INITRD: o->initrd = optarg; break;
+		case OPT_WRITE_INITRD: o->write_initrd = optarg; break;
 		case OPT_TIMEOUT:
 			if (parse_uint(optarg, 86400 * 365, &o->timeout_s) ||
 			    !o->timeout_s)
@@ -254,7 +261,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 				    argv[optind]);
 		o->app_argv = &argv[optind];
 	}
-	if (!o->kernel)
+	if (o->write_initrd && !o->app)
+		return fail("--write-initrd needs --app");
+	if (!o->kernel && !o->write_initrd)
 		return fail("no kernel given: use --kernel FILE (see --help)");
 	if (o->app && o->initrd)
 		return fail("--app and --initrd exclude each other");
@@ -396,6 +405,21 @@ static int build_initramfs(const struct options *o, struct cpio *c)
 	ret = ret ?: cpio_finish(c);
 	if (ret)
 		return fail("initramfs: %s", strerror(-ret));
+	return 0;
+}
+
+static int write_initrd(const char *path, struct cpio *c)
+{
+	FILE *f = fopen(path, "wb");
+	int ok;
+
+	if (!f)
+		return fail("--write-initrd '%s': %s", path, strerror(errno));
+	ok = fwrite(c->buf, 1, c->len, f) == c->len;
+	ok = (fclose(f) == 0) && ok;
+	cpio_free(c);
+	if (!ok)
+		return fail("--write-initrd '%s': write failed", path);
 	return 0;
 }
 
@@ -600,10 +624,12 @@ int main(int argc, char **argv)
 			    (unsigned long long)(o.mem >> 20),
 			    (unsigned long long)(host_ram >> 20));
 	o.mem &= ~0xfffULL;
-	if (access(o.kernel, R_OK) < 0)
+	if (o.kernel && access(o.kernel, R_OK) < 0)
 		return fail("kernel '%s': %s", o.kernel, strerror(errno));
 	if (o.app && build_initramfs(&o, &initramfs))
 		return STATUS_USAGE;
+	if (o.write_initrd)
+		return write_initrd(o.write_initrd, &initramfs);
 	if (o.app) {
 		initrd = initramfs.buf;
 		initrd_size = initramfs.len;

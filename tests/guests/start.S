@@ -76,6 +76,13 @@ common64:
 2:	hlt
 	jmp	2b
 
+/* #BP handler for the INT3 test: count and return after the INT3. */
+	.code64
+	.globl	bp_handler
+bp_handler:
+	lock incl	bp_count(%rip)
+	iretq
+
 /* Application-processor trampoline: copied below 1 MiB by the SMP test. */
 	.code16
 	.globl	ap_tramp_start, ap_tramp_end
@@ -97,6 +104,9 @@ ap_tramp_end:
 	.long	pvh_start32
 
 	.bss
+	.globl	bp_count
+	.balign	4
+bp_count:	.skip	4
 	.balign	4096
 pml4:	.skip	4096
 pdpt:	.skip	4096

@@ -2,7 +2,7 @@
 # Boot the real guest kernel with an app; run by meson with the kernel chosen
 # at setup (-Dkernel=PATH, set by tools/setup.sh).  Without a kernel the test
 # is skipped (exit 77), and .ci/run refuses skipped integration tests.
-#   linux-test.sh KERNEL MINIVMM ARGS...
+#   linux-test.sh KERNEL COMMAND ARGS...   (COMMAND gets the kernel in its ARGS)
 set -u
 kernel=$1
 shift
@@ -14,6 +14,4 @@ if [ ! -r "$kernel" ]; then
 	echo "FAIL: guest kernel '$kernel' is missing; run tools/setup.sh" >&2
 	exit 1
 fi
-minivmm=$1
-shift
-exec "$minivmm" --kernel "$kernel" "$@"
+exec "$@"
