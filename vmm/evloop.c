@@ -71,6 +71,26 @@ int evloop_timeout(struct evloop *loop, struct ev_op *op, uint64_t ms)
 	return 0;
 }
 
+void evloop_defer(struct evloop *loop, struct ev_defer *d)
+{
+	if (d->queued)
+		return;
+	d->queued = true;
+	d->next = loop->deferred;
+	loop->deferred = d;
+}
+
+static void evloop_run_deferred(struct evloop *loop)
+{
+	while (loop->deferred) {
+		struct ev_defer *d = loop->deferred;
+
+		loop->deferred = d->next;
+		d->queued = false;
+		d->fn(d);
+	}
+}
+
 void evloop_stop(struct evloop *loop)
 {
 	loop->done = true;
@@ -99,6 +119,7 @@ int evloop_run(struct evloop *loop)
 			op->cb(op, cqe->res, cqe->flags);
 		}
 		io_uring_cq_advance(&loop->ring, seen);
+		evloop_run_deferred(loop);
 	}
 	return 0;
 }

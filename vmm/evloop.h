@@ -22,8 +22,17 @@ struct ev_op {
 	struct __kernel_timespec ts; /* for evloop_timeout() */
 };
 
+/* Work to run once after the current batch of completions (§STYLE: one
+ * interrupt per batch). */
+struct ev_defer {
+	void (*fn)(struct ev_defer *d);
+	struct ev_defer *next;
+	bool queued;
+};
+
 struct evloop {
 	struct io_uring ring;
+	struct ev_defer *deferred;
 	unsigned int inflight;
 	unsigned int cap; /* completion queue entries: cap on inflight */
 	bool done;
@@ -44,6 +53,9 @@ int evloop_timeout(struct evloop *loop, struct ev_op *op, uint64_t ms);
 
 /* A free submission entry charged to @op, or NULL when the ring is full. */
 struct io_uring_sqe *evloop_sqe(struct evloop *loop, struct ev_op *op);
+
+/* Run @d once after the completions being handled now (idempotent). */
+void evloop_defer(struct evloop *loop, struct ev_defer *d);
 
 /* Run until evloop_stop(); returns 0 or -errno on a ring failure. */
 int evloop_run(struct evloop *loop);

@@ -49,7 +49,14 @@ static int launch_write(void *fdt, int cap, const struct launch *l)
 	err |= fdt_property_u32(fdt, "#address-cells", 2);
 	err |= fdt_property_u32(fdt, "#size-cells", 0);
 	err |= fdt_begin_node(fdt, "app");
-	err |= prop_strlist(fdt, "argv", l->argv);
+	if (l->argv && l->argv[0])
+		err |= prop_strlist(fdt, "argv", l->argv);
+	if (l->root_disk) {
+		err |= fdt_property_string(fdt, "root-disk", l->root_disk);
+		err |= fdt_property_string(fdt, "root-fstype",
+					   l->root_fstype ? l->root_fstype :
+							    "erofs");
+	}
 	if (l->env && l->env[0])
 		err |= prop_strlist(fdt, "env", l->env);
 	err |= fdt_property_string(fdt, "cwd", l->cwd ? l->cwd : "/");
@@ -69,7 +76,7 @@ int launch_build(const struct launch *l, void **blob, size_t *size)
 {
 	int cap = 4096;
 
-	if (!l->argv || !l->argv[0])
+	if ((!l->argv || !l->argv[0]) && !l->root_disk)
 		return -EINVAL;
 	/* Grow until it fits; any error other than NOSPACE is a bug. */
 	for (int tries = 0; tries < 12; tries++, cap *= 2) {

@@ -14,11 +14,14 @@ struct launch {
 	char *const *env; /* NULL-terminated, may be empty */
 	const char *cwd; /* NULL: "/" */
 	const char *root; /* NULL: MINIVMM_APP_ROOT */
+	const char *root_disk; /* NULL: the app is in the initramfs */
+	const char *root_fstype; /* with root_disk */
 };
 
 /*
  * Build the blob into a malloc'd buffer.  Returns 0 and sets *blob and *size, or
- * -errno (-EINVAL when argv is empty).
+ * -errno (-EINVAL when argv is empty and there is no root disk, whose
+ * manifest then supplies it).
  */
 int launch_build(const struct launch *l, void **blob, size_t *size);
 

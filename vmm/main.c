@@ -24,6 +24,8 @@
 
 #include "../devices/legacy.h"
 #include "../devices/serial8250.h"
+#include "../devices/virtio_blk.h"
+#include "../devices/virtio_mmio.h"
 #include "boot.h"
 #include "initramfs.h"
 #include "launch.h"
@@ -60,6 +62,8 @@ struct options {
 	char **env;
 	unsigned int nenv;
 	char **app_argv; /* after "--" */
+	char **disks; /* --disk FILE[,ro] */
+	unsigned int ndisks;
 	uint64_t mem;
 	unsigned int cpus;
 	unsigned int timeout_s;
@@ -76,11 +80,14 @@ static void usage(FILE *f)
 		"application; minivmm exits with the application's exit status.\n"
 		"\n"
 		"  -k, --kernel FILE     bzImage (Linux boot protocol) or ELF vmlinux (PVH entry)\n"
-		"  -a, --app APP         the application: a directory (its root), a newc cpio\n"
-		"                        archive, or a single executable; without it the kernel\n"
-		"                        runs alone (test guests, custom initrds)\n"
+		"  -a, --app APP         the application: an app image (erofs, squashfs or ext4,\n"
+		"                        see minivmm-image), a directory (its root), a newc\n"
+		"                        cpio archive, or a single executable; without it the\n"
+		"                        kernel runs alone (test guests, custom initrds)\n"
 		"  -- COMMAND ARGS...    what to run in a directory or cpio app; for a single\n"
 		"                        executable, the arguments it gets\n"
+		"  -d, --disk FILE[,ro]  a raw disk image as a virtio-blk device (repeatable;\n"
+		"                        /dev/vda is the app image when --app is one)\n"
 		"  -e, --env K=V         environment for the app (repeatable)\n"
 		"  -w, --workdir DIR     working directory of the app (default /)\n"
 		"  -c, --cpus N          vCPUs (1-%d, default 1)\n"
@@ -172,6 +179,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "app", required_argument, NULL, 'a' },
 		{ "env", required_argument, NULL, 'e' },
+		{ "disk", required_argument, NULL, 'd' },
 		{ "workdir", required_argument, NULL, 'w' },
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "memory", required_argument, NULL, 'm' },
@@ -195,11 +203,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->cpus = 1;
 	o->pvm_quirks = -1;
 	o->env = calloc(argc + 1, sizeof(char *));
-	if (!o->env)
+	o->disks = calloc(argc + 1, sizeof(char *));
+	if (!o->env || !o->disks)
 		return fail("out of memory");
 	opterr = 0;
 	/* "+": stop at the first non-option; "--" starts the app's argv. */
-	while ((c = getopt_long(argc, argv, "+:k:a:e:w:c:m:vqh", longopts,
+	while ((c = getopt_long(argc, argv, "+:k:a:d:e:w:c:m:vqh", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'k': o->kernel = optarg; break;
@@ -210,6 +219,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->env[o->nenv++] = optarg;
 			break;
 		case 'w': o->workdir = optarg; break;
+		case 'd':
+			if (o->ndisks >= VM_MAX_VIRTIO - 1)
+				return fail("--disk: at most %d disks", VM_MAX_VIRTIO - 1);
+			o->disks[o->ndisks++] = optarg;
+			break;
 		case 'c':
 			if (parse_uint(optarg, VM_MAX_CPUS, &o->cpus) || !o->cpus)
 				return fail("--cpus '%s': expected a number from 1 to %d",
@@ -318,79 +332,133 @@ static size_t argv_count(char *const *argv)
 	return n;
 }
 
+enum app_kind {
+	APP_DIR, /* a directory: the app's root */
+	APP_CPIO, /* a newc archive: the app's root */
+	APP_EXEC, /* one ELF executable */
+	APP_IMAGE, /* a filesystem image: a read-only disk, /dev/vda */
+};
+
+/* What --app names, from its type and first bytes. */
+static int probe_app(const char *path, enum app_kind *kind,
+		     const char **fstype)
+{
+	uint8_t head[2048] = { 0 };
+	uint32_t erofs_magic;
+	uint16_t ext_magic;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (stat(path, &st) < 0)
+		return fail("app '%s': %s", path, strerror(errno));
+	if (S_ISDIR(st.st_mode)) {
+		*kind = APP_DIR;
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode))
+		return fail("app '%s': not a directory or a regular file", path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail("app '%s': %s", path, strerror(errno));
+	n = pread(fd, head, sizeof(head), 0);
+	close(fd);
+	if (n < 0)
+		return fail("app '%s': %s", path, strerror(errno));
+	memcpy(&erofs_magic, head + 1024, 4);
+	memcpy(&ext_magic, head + 1024 + 56, 2);
+	if (n >= 6 && !memcmp(head, "070701", 6)) {
+		*kind = APP_CPIO;
+	} else if (n >= 4 && !memcmp(head, "\177ELF", 4)) {
+		*kind = APP_EXEC;
+	} else if (n >= 1028 && erofs_magic == 0xe0f5e1e2) {
+		*kind = APP_IMAGE;
+		*fstype = "erofs";
+	} else if (n >= 4 && !memcmp(head, "hsqs", 4)) {
+		*kind = APP_IMAGE;
+		*fstype = "squashfs";
+	} else if (n >= 1082 && ext_magic == 0xef53) {
+		*kind = APP_IMAGE;
+		*fstype = "ext4";
+	} else {
+		return fail("app '%s': not a directory, an app image (erofs, squashfs, ext4), a newc cpio archive or an ELF executable",
+			    path);
+	}
+	return 0;
+}
+
 /*
- * The initramfs for --app: /init, /minivmm/launch.dtb and the app under /app.
+ * The initramfs for --app: /init, /minivmm/launch.dtb and, unless the app
+ * is an image on its own disk, the app's files under /app.
  */
-static int build_initramfs(const struct options *o, struct cpio *c)
+static int build_initramfs(const struct options *o, enum app_kind kind,
+			   const char *fstype, struct cpio *c)
 {
 	size_t init_size = (size_t)(minivmm_init_end - minivmm_init_start);
 	char **exec_argv = NULL;
 	char exe_name[256];
 	struct launch l = { 0 };
-	struct stat st;
+	uint8_t *data = NULL;
+	size_t size = 0;
 	void *dtb;
 	size_t dtb_size;
 	int ret;
 
 	cpio_init(c);
-	if (stat(o->app, &st) < 0)
-		return fail("app '%s': %s", o->app, strerror(errno));
 	ret = cpio_add(c, "init", S_IFREG | 0755, minivmm_init_start, init_size);
 	ret = ret ?: cpio_add_dir(c, "minivmm", 0755);
 	if (ret)
 		return fail("initramfs: %s", strerror(-ret));
+	if ((kind == APP_CPIO || kind == APP_EXEC) &&
+	    read_file("app", o->app, &data, &size))
+		return STATUS_USAGE;
 
 	l.argv = o->app_argv;
-	if (S_ISDIR(st.st_mode)) {
+	switch (kind) {
+	case APP_DIR:
 		ret = cpio_add_host_tree(c, "app", o->app);
 		if (ret)
 			return fail("app '%s': %s", o->app,
 				    c->err[0] ? c->err : strerror(-ret));
-	} else if (S_ISREG(st.st_mode)) {
-		uint8_t *data;
-		size_t size;
+		break;
+	case APP_CPIO:
+		ret = cpio_add_archive(c, "app", data, size);
+		free(data);
+		if (ret)
+			return fail("app '%s': not a valid newc cpio archive: %s",
+				    o->app, c->err);
+		break;
+	case APP_EXEC: {
+		/* A single executable: /app/NAME, run as /NAME. */
+		char *copy = strdup(o->app);
+		char name[300];
 
-		if (read_file("app", o->app, &data, &size))
-			return STATUS_USAGE;
-		if (size >= 6 && !memcmp(data, "070701", 6)) {
-			ret = cpio_add_archive(c, "app", data, size);
-			free(data);
-			if (ret)
-				return fail("app '%s': not a valid newc cpio archive: %s",
-					    o->app, c->err);
-		} else if (size >= 4 && !memcmp(data, "\177ELF", 4)) {
-			/* A single executable: /app/NAME, run as /NAME. */
-			char *copy = strdup(o->app);
-			char name[300];
-
-			snprintf(exe_name, sizeof(exe_name), "/%s",
-				 copy ? basename(copy) : "app");
-			free(copy);
-			snprintf(name, sizeof(name), "app%s", exe_name);
-			ret = cpio_add_dir(c, "app", 0755);
-			ret = ret ?: cpio_add(c, name, S_IFREG | 0755, data, size);
-			free(data);
-			if (ret)
-				return fail("initramfs: %s", strerror(-ret));
-			/* The executable is the command; after -- come its args. */
-			exec_argv = calloc(argv_count(o->app_argv) + 2,
-					   sizeof(char *));
-			if (!exec_argv)
-				return fail("out of memory");
-			exec_argv[0] = exe_name;
-			for (size_t i = 0; o->app_argv && o->app_argv[i]; i++)
-				exec_argv[i + 1] = o->app_argv[i];
-			l.argv = exec_argv;
-		} else {
-			free(data);
-			return fail("app '%s': not a directory, a newc cpio archive or an ELF executable",
-				    o->app);
-		}
-	} else {
-		return fail("app '%s': not a directory or a regular file",
-			    o->app);
+		snprintf(exe_name, sizeof(exe_name), "/%s",
+			 copy ? basename(copy) : "app");
+		free(copy);
+		snprintf(name, sizeof(name), "app%s", exe_name);
+		ret = cpio_add_dir(c, "app", 0755);
+		ret = ret ?: cpio_add(c, name, S_IFREG | 0755, data, size);
+		free(data);
+		if (ret)
+			return fail("initramfs: %s", strerror(-ret));
+		/* The executable is the command; after -- come its args. */
+		exec_argv = calloc(argv_count(o->app_argv) + 2, sizeof(char *));
+		if (!exec_argv)
+			return fail("out of memory");
+		exec_argv[0] = exe_name;
+		for (size_t i = 0; o->app_argv && o->app_argv[i]; i++)
+			exec_argv[i + 1] = o->app_argv[i];
+		l.argv = exec_argv;
+		break;
 	}
-	if (!l.argv)
+	case APP_IMAGE:
+		/* The first virtio disk; its manifest supplies the command. */
+		l.root_disk = "/dev/vda";
+		l.root_fstype = fstype;
+		break;
+	}
+	if (!l.argv && kind != APP_IMAGE)
 		return fail("app '%s': no command to run: add '-- COMMAND ARGS...'",
 			    o->app);
 	l.env = o->env;
@@ -423,14 +491,17 @@ static int write_initrd(const char *path, struct cpio *c)
 	return 0;
 }
 
-static int compose_cmdline(const struct options *o, bool pvm, char **out)
+static int compose_cmdline(const struct options *o, const struct vm *vm,
+			   char **out)
 {
+	bool pvm = vm->pvm;
 	const char *base = "console=ttyS0 reboot=k panic=-1 io_delay=none "
 			   "8250.nr_uarts=1";
 
 	/* The user's words come last, so they override ours. */
-	if (asprintf(out, "%s%s%s%s%s%s", base, o->verbose ? "" : " quiet",
+	if (asprintf(out, "%s%s%s%s%s%s%s%s", base, o->verbose ? "" : " quiet",
 		     pvm ? " " : "", pvm ? pvm_cmdline : "",
+		     vm->nr_virtio ? " " : "", vm->virtio_cmdline,
 		     o->cmdline ? " " : "", o->cmdline ? o->cmdline : "") < 0)
 		return -ENOMEM;
 	return 0;
@@ -519,6 +590,22 @@ static void print_stats(const struct vm *vm)
 		(unsigned long long)vm->stats.pvm_int3_injected);
 }
 
+static void print_disk_stats(const struct vblk *b)
+{
+	const struct vblk_stats *st = vblk_stats(b);
+
+	fprintf(stderr,
+		"minivmm stats: disk %s: reads %llu (%llu bytes), writes %llu (%llu bytes), flushes %llu, ids %llu, ioerr %llu, unsupp %llu, resubmits %llu, backpressure %llu\n",
+		vblk_path(b), (unsigned long long)st->reads,
+		(unsigned long long)st->bytes_read,
+		(unsigned long long)st->writes,
+		(unsigned long long)st->bytes_written,
+		(unsigned long long)st->flushes, (unsigned long long)st->get_ids,
+		(unsigned long long)st->ioerr, (unsigned long long)st->unsupp,
+		(unsigned long long)st->resubmits,
+		(unsigned long long)st->backpressure);
+}
+
 static int load_kernel(struct vm *vm, const struct options *o,
 		       const char *cmdline, const uint8_t *initrd,
 		       size_t initrd_size, struct boot_entry *entry)
@@ -581,6 +668,8 @@ static int run_vm(struct vm *vm, const struct options *o)
 		evloop_timeout(&vm->loop, &rc.timeout_op,
 			       (uint64_t)o->timeout_s * 1000);
 	serial_start_input(vm);
+	for (unsigned int i = 0; i < vm->nr_virtio; i++)
+		virtio_mmio_start(vm->virtio[i]);
 
 	term_raw(&term);
 	for (unsigned int i = 0; i < vm->ncpus && !ret; i++)
@@ -608,6 +697,11 @@ int main(int argc, char **argv)
 	char *cmdline = NULL;
 	uint64_t host_ram;
 	uint64_t start_ns = vm_now_ns();
+	enum app_kind app_kind = APP_DIR;
+	const char *app_fstype = NULL;
+	struct vblk *disks[VM_MAX_VIRTIO];
+	unsigned int ndisks = 0;
+	char err[320];
 	sigset_t block;
 	int status;
 
@@ -626,7 +720,8 @@ int main(int argc, char **argv)
 	o.mem &= ~0xfffULL;
 	if (o.kernel && access(o.kernel, R_OK) < 0)
 		return fail("kernel '%s': %s", o.kernel, strerror(errno));
-	if (o.app && build_initramfs(&o, &initramfs))
+	if (o.app && (probe_app(o.app, &app_kind, &app_fstype) ||
+		      build_initramfs(&o, app_kind, app_fstype, &initramfs)))
 		return STATUS_USAGE;
 	if (o.write_initrd)
 		return write_initrd(o.write_initrd, &initramfs);
@@ -658,7 +753,27 @@ int main(int argc, char **argv)
 	vm.stats.start_ns = start_ns;
 	vm.trace_testport = o.trace_testport;
 	vm.pvm_quirks = o.pvm_quirks < 0 ? vm.pvm : o.pvm_quirks;
-	if (compose_cmdline(&o, vm.pvm, &cmdline)) {
+	/* The app image first, so that it is /dev/vda. */
+	if (o.app && app_kind == APP_IMAGE &&
+	    vblk_attach(&vm, o.app, true, &disks[ndisks++], err, sizeof(err))) {
+		ndisks--;
+		status = fail("app %s", err + strlen("disk "));
+		goto out;
+	}
+	for (unsigned int i = 0; i < o.ndisks; i++) {
+		char *path = o.disks[i], *comma = strrchr(path, ',');
+		bool ro = comma && !strcmp(comma, ",ro");
+
+		if (ro)
+			*comma = '\0';
+		if (vblk_attach(&vm, path, ro, &disks[ndisks], err,
+				sizeof(err))) {
+			status = fail("%s", err);
+			goto out;
+		}
+		ndisks++;
+	}
+	if (compose_cmdline(&o, &vm, &cmdline)) {
 		status = fail("out of memory");
 		goto out;
 	}
@@ -687,10 +802,15 @@ int main(int argc, char **argv)
 	default:
 		break;
 	}
-	if (o.stats)
+	if (o.stats) {
 		print_stats(&vm);
+		for (unsigned int i = 0; i < ndisks; i++)
+			print_disk_stats(disks[i]);
+	}
 out:
 	vm_destroy(&vm);
+	for (unsigned int i = 0; i < ndisks; i++)
+		vblk_destroy(disks[i]);
 	serial_detach(&vm);
 	legacy_detach(&vm);
 	cpio_free(&initramfs);
@@ -698,5 +818,6 @@ out:
 		free(initrd);
 	free(cmdline);
 	free(o.env);
+	free(o.disks);
 	return status;
 }

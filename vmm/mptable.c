@@ -82,16 +82,26 @@ static uint8_t mp_checksum(const void *p, size_t len)
 int mptable_write(const struct guest_mem *gm, unsigned int ncpus)
 {
 	const uint64_t base = BOOT_BIOS_START;
-	const size_t max = 4096;
-	uint8_t *p = gm_ptr(gm, base, max), *cur;
+	uint8_t *p, *cur;
 	struct mpf *mpf;
 	struct mpc_header *hdr;
 	uint8_t ioapic_id = (uint8_t)ncpus;
 	uint16_t count = 0;
+	size_t size;
 
-	if (!p || ncpus == 0 || ncpus > 254)
+	if (ncpus == 0 || ncpus > 254)
 		return -EINVAL;
-	memset(p, 0, max);
+	/*
+	 * Everything written below: with 254 CPUs that is more than a page, so
+	 * the whole size is checked against RAM, not a fixed 4 KiB.
+	 */
+	size = sizeof(*mpf) + sizeof(*hdr) + ncpus * sizeof(struct mpc_cpu) +
+	       sizeof(struct mpc_bus) + sizeof(struct mpc_ioapic) +
+	       (16 + 2) * sizeof(struct mpc_irq);
+	p = gm_ptr(gm, base, size);
+	if (!p)
+		return -EINVAL;
+	memset(p, 0, size);
 	mpf = (struct mpf *)p;
 	hdr = (struct mpc_header *)(p + sizeof(*mpf));
 	cur = (uint8_t *)(hdr + 1);

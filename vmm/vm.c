@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../devices/virtio_mmio.h"
 #include "vcpu.h"
 
 /* Below the MMIO hole, out of RAM's way; VMX needs them, others ignore. */
@@ -151,6 +152,9 @@ void vm_destroy(struct vm *vm)
 	vm->ncpus = 0;
 	if (vm->loop.cap)
 		evloop_destroy(&vm->loop);
+	for (unsigned int i = 0; i < vm->nr_virtio; i++)
+		virtio_mmio_destroy(vm->virtio[i]);
+	vm->nr_virtio = 0;
 	if (vm->stop_fd >= 0)
 		close(vm->stop_fd);
 	gm_destroy(&vm->mem);

@@ -16,12 +16,14 @@
 #include "mem.h"
 
 #define VM_MAX_CPUS 8
+#define VM_MAX_VIRTIO 16
 
 struct vcpu;
 struct serial;
 struct exitdev;
 struct i8042;
 struct rtc;
+struct virtio_mmio;
 
 /* Why the VM ended; the first stop request wins. */
 enum vm_end {
@@ -66,6 +68,9 @@ struct vm {
 	struct exitdev *exitdev;
 	struct i8042 *i8042;
 	struct rtc *rtc;
+	struct virtio_mmio *virtio[VM_MAX_VIRTIO];
+	unsigned int nr_virtio;
+	char virtio_cmdline[VM_MAX_VIRTIO * 48]; /* virtio_mmio.device=... */
 
 	atomic_int end; /* enum vm_end; set once */
 	int end_status; /* minivmm's exit status, valid once end is set */

@@ -57,6 +57,30 @@
  */
 #define MINIVMM_LAUNCH_PATH "/minivmm/launch.dtb"
 #define MINIVMM_LAUNCH_COMPAT "minivmm,launch-v1"
+/*
+ * App image manifest: a flattened device tree stored inside an app image
+ * (an erofs filesystem) at MINIVMM_MANIFEST_PATH, written by minivmm-image:
+ *
+ *   / {
+ *       compatible = "minivmm,app-v1";
+ *       app {
+ *           argv = "/usr/bin/prog", "arg1";   required
+ *           env = "K=V", ...;                  optional
+ *           cwd = "/";                         optional, default "/"
+ *           user = <uid gid>;                  optional, default <0 0>
+ *           writable = "/tmp", "/var/lib/x";   optional: tmpfs over each
+ *       };
+ *   };
+ *
+ * The launch description then names the disk instead of a directory:
+ *       app { root-disk = "/dev/vda"; root-fstype = "erofs"; ... }
+ * and its argv, when present, overrides the manifest's (the words after
+ * `--` on minivmm's command line); its env entries are added after the
+ * manifest's.
+ */
+#define MINIVMM_MANIFEST_PATH "/.minivmm/manifest.dtb"
+#define MINIVMM_MANIFEST_COMPAT "minivmm,app-v1"
+
 /* Where the app's files live inside the initramfs (first app form). */
 #define MINIVMM_APP_ROOT "/app"
 

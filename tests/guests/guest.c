@@ -13,6 +13,7 @@
 #include <minivmm/guest_abi.h>
 
 #include "../../vmm/pvh.h"
+#include "guest.h"
 
 #define COM1 0x3f8
 #define E820_RAM 1
@@ -85,7 +86,7 @@ static void putc_serial(char c)
 	outb(COM1, (uint8_t)c);
 }
 
-static void puts_serial(const char *s)
+void puts_serial(const char *s)
 {
 	while (*s) {
 		if (*s == '\n')
@@ -109,7 +110,7 @@ static void put_hex(uint64_t v)
 	puts_serial(&buf[i]);
 }
 
-static void check(int ok, const char *name, uint64_t got)
+void check(int ok, const char *name, uint64_t got)
 {
 	puts_serial(ok ? "ok " : "FAIL ");
 	puts_serial(name);
@@ -433,6 +434,8 @@ void guest_main(int pvh, void *info)
 	check_mptable(cmdline);
 	if (cmdline_is(cmdline, "test", "dispatch"))
 		test_dispatch();
+	if (cmdline_is(cmdline, "test", "blk"))
+		test_blk((int)cmdline_num(cmdline, "blk_ro", 0));
 	if (cmdline_is(cmdline, "test", "quirks"))
 		test_quirks();
 	if (cmdline_is(cmdline, "test", "smp"))
