@@ -32,7 +32,8 @@ uint8_t rtc_register(uint8_t index, long long t)
 	time_t tt = (time_t)t;
 	struct tm tm;
 
-	gmtime_r(&tt, &tm);
+	if (!gmtime_r(&tt, &tm))
+		memset(&tm, 0, sizeof(tm)); /* unrepresentable: 1900-01-00 */
 	switch (index) {
 	case 0x00:
 		return bcd(tm.tm_sec);

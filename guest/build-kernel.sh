@@ -170,7 +170,8 @@ fi
 
 # ---- checks --------------------------------------------------------------
 # PVH entry: Xen ELF note XEN_ELFNOTE_PHYS32_ENTRY (type 0x12).
-if ! readelf -n "$src/vmlinux" | grep -qE 'Xen.*(PHYS32_ENTRY|0x00000012)'; then
+notes=$(readelf -n "$src/vmlinux")
+if ! grep -qE 'Xen.*(PHYS32_ENTRY|0x00000012)' <<<"$notes"; then
 	die "$src/vmlinux has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY); is CONFIG_PVH set?"
 fi
 log "vmlinux has the PVH entry note"

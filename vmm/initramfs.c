@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,6 +231,20 @@ static int hex8(const uint8_t *p, uint32_t *out)
 	return 0;
 }
 
+/* Whether a relative name has a ".." component (it could replace /init). */
+static bool name_escapes(const char *name)
+{
+	for (const char *p = name; *p;) {
+		if (p[0] == '.' && p[1] == '.' && (p[2] == '/' || p[2] == '\0'))
+			return true;
+		p = strchr(p, '/');
+		if (!p)
+			break;
+		p++;
+	}
+	return false;
+}
+
 int cpio_add_archive(struct cpio *c, const char *prefix, const uint8_t *data,
 		     size_t size)
 {
@@ -285,6 +300,11 @@ int cpio_add_archive(struct cpio *c, const char *prefix, const uint8_t *data,
 		}
 		while (name[0] == '/' || (name[0] == '.' && name[1] == '/'))
 			name += name[0] == '/' ? 1 : 2;
+		if (name_escapes(name)) {
+			snprintf(c->err, sizeof(c->err),
+				 "entry '%s' leaves the archive's root (..)", name);
+			return -EINVAL;
+		}
 		if (!strcmp(name, ".") || !name[0])
 			snprintf(full, sizeof(full), "%s", prefix);
 		else if (snprintf(full, sizeof(full), "%s/%s", prefix, name) >=

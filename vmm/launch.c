@@ -59,7 +59,9 @@ static int launch_write(void *fdt, int cap, const struct launch *l)
 	}
 	if (l->env && l->env[0])
 		err |= prop_strlist(fdt, "env", l->env);
-	err |= fdt_property_string(fdt, "cwd", l->cwd ? l->cwd : "/");
+	/* No cwd: init uses the manifest's, or "/". */
+	if (l->cwd)
+		err |= fdt_property_string(fdt, "cwd", l->cwd);
 	err |= fdt_property_string(fdt, "root",
 				   l->root ? l->root : MINIVMM_APP_ROOT);
 	err |= fdt_end_node(fdt);

@@ -29,6 +29,7 @@ struct prop {
 struct spec {
 	const char *compat;
 	struct prop argv, env, cwd, root;
+	struct prop root_disk, root_fstype; /* the app image form */
 	bool exit_dev;
 	struct prop exit_reg; /* raw bytes, for broken sizes */
 	uint64_t exit_addr; /* used when exit_reg.val is NULL */
@@ -70,6 +71,8 @@ static size_t blob_build(void *buf, const struct spec *s)
 	prop_add(buf, "env", s->env);
 	prop_add(buf, "cwd", s->cwd);
 	prop_add(buf, "root", s->root);
+	prop_add(buf, "root-disk", s->root_disk);
+	prop_add(buf, "root-fstype", s->root_fstype);
 	cr_assert_eq(fdt_end_node(buf), 0);
 	if (s->exit_dev) {
 		cr_assert_eq(fdt_begin_node(buf, "exit-device"), 0);
@@ -89,7 +92,11 @@ static size_t blob_build(void *buf, const struct spec *s)
 /* Parse @s; a failure must leave no lists behind and say why. */
 static int parse_spec(const struct spec *s, struct launch *l)
 {
-	uint64_t buf[BLOB_SIZE / 8];
+	/*
+	 * The parsed strings point into the blob, and the callers read them
+	 * after we return: the blob must outlive this frame.
+	 */
+	static uint64_t buf[BLOB_SIZE / 8];
 	size_t size = blob_build(buf, s);
 	int err = launch_parse(buf, size, l);
 
@@ -97,6 +104,7 @@ static int parse_spec(const struct spec *s, struct launch *l)
 		cr_assert_eq(err, -EINVAL);
 		cr_assert_null(l->argv);
 		cr_assert_null(l->env);
+		cr_assert_null(l->root_disk);
 		cr_assert_neq(l->err[0], '\0');
 	}
 	return err;
@@ -116,7 +124,10 @@ Test(launch_parse, good_blob_gives_every_field)
 	cr_assert_str_eq(l.env[1], "PATH=/opt/bin");
 	cr_assert_null(l.env[2]);
 	cr_assert_str_eq(l.cwd, "/work");
+	cr_assert(l.has_cwd);
 	cr_assert_str_eq(l.root, "/srv/app");
+	cr_assert_null(l.root_disk, "directory form");
+	cr_assert_null(l.root_fstype);
 	cr_assert_eq(l.exit_addr, 0x100002000ULL);
 	cr_assert_eq(l.exit_port, 0xf4);
 	cr_assert_str_eq(l.err, "");
@@ -137,6 +148,7 @@ Test(launch_parse, defaults_for_optional_fields)
 	cr_assert_not_null(l.env);
 	cr_assert_null(l.env[0]);
 	cr_assert_str_eq(l.cwd, "/");
+	cr_assert_not(l.has_cwd);
 	cr_assert_str_eq(l.root, MINIVMM_APP_ROOT);
 	cr_assert_eq(l.exit_addr, MINIVMM_EXIT_MMIO);
 	cr_assert_eq(l.exit_port, MINIVMM_EXIT_PORT);
@@ -258,13 +270,14 @@ Test(launch_parse, bad_magic_fails)
 	cr_assert(strstr(l.err, "header"), "%s", l.err);
 }
 
-/* Every single-byte corruption is either parsed or refused, never a crash. */
-Test(launch_parse, corrupted_bytes_never_crash)
+static struct spec spec_image(void);
+
+/* Flip bytes of @s's blob: each result is either parsed or refused. */
+static void corrupt_spec(const struct spec *s)
 {
 	static const unsigned char flips[] = {0x01, 0x80, 0xff};
 	uint64_t good[BLOB_SIZE / 8], buf[BLOB_SIZE / 8];
-	struct spec s = spec_good();
-	size_t size = blob_build(good, &s), off, f;
+	size_t size = blob_build(good, s), off, f;
 	struct launch l;
 	int err;
 
@@ -274,9 +287,162 @@ Test(launch_parse, corrupted_bytes_never_crash)
 			((unsigned char *)buf)[off] ^= flips[f];
 			err = launch_parse(buf, size, &l);
 			cr_assert(err == 0 || err == -EINVAL);
-			if (!err)
+			if (err) {
+				launch_free(&l);
+				continue;
+			}
+			/* No argv only where a disk brings one. */
+			if (l.argv[0])
 				cr_assert_neq(l.argv[0][0], '\0');
+			else
+				cr_assert_not_null(l.root_disk);
+			if (l.root_disk)
+				cr_assert_not_null(l.root_fstype);
 			launch_free(&l);
 		}
 	}
+}
+
+/* Every single-byte corruption is either parsed or refused, never a crash. */
+Test(launch_parse, corrupted_bytes_never_crash)
+{
+	struct spec s = spec_good();
+
+	corrupt_spec(&s);
+	s = spec_image();
+	s.argv = PROP("/bin/prog");
+	s.root_fstype = PROP("ext4");
+	corrupt_spec(&s);
+}
+
+/* The app image form: root-disk names the disk, argv may come from it. */
+static struct spec spec_image(void)
+{
+	struct spec s = spec_good();
+
+	s.root = PROP("/app");
+	s.root_disk = PROP("/dev/vda");
+	s.argv = (struct prop){0};
+	s.env = (struct prop){0};
+	s.cwd = (struct prop){0};
+	return s;
+}
+
+Test(launch_parse, image_form_without_argv)
+{
+	struct spec s = spec_image();
+	struct launch l;
+
+	cr_assert_eq(parse_spec(&s, &l), 0, "%s", l.err);
+	cr_assert_str_eq(l.root_disk, "/dev/vda");
+	cr_assert_str_eq(l.root_fstype, "erofs", "the default");
+	cr_assert_str_eq(l.root, "/app");
+	cr_assert_not_null(l.argv);
+	cr_assert_null(l.argv[0], "argv left to the manifest");
+	cr_assert_null(l.env[0]);
+	cr_assert_str_eq(l.cwd, "/");
+	cr_assert_not(l.has_cwd, "the manifest's cwd applies");
+	launch_free(&l);
+}
+
+Test(launch_parse, image_form_with_argv_and_cwd)
+{
+	struct spec s = spec_image();
+	struct launch l;
+
+	s.argv = PROP("sh\0-c\0exit 3");
+	s.cwd = PROP("/srv");
+	s.root_fstype = PROP("squashfs");
+	cr_assert_eq(parse_spec(&s, &l), 0, "%s", l.err);
+	cr_assert_str_eq(l.argv[0], "sh");
+	cr_assert_str_eq(l.argv[2], "exit 3");
+	cr_assert_null(l.argv[3]);
+	cr_assert_str_eq(l.cwd, "/srv");
+	cr_assert(l.has_cwd);
+	cr_assert_str_eq(l.root_fstype, "squashfs");
+	launch_free(&l);
+	s.root_fstype = PROP("ext4");
+	cr_assert_eq(parse_spec(&s, &l), 0, "%s", l.err);
+	cr_assert_str_eq(l.root_fstype, "ext4");
+	launch_free(&l);
+}
+
+Test(launch_parse, image_form_empty_or_bad_argv_fails)
+{
+	struct spec s = spec_image();
+	struct launch l;
+
+	/* Present but empty is a mistake, not "use the manifest's". */
+	s.argv = (struct prop){"", 0};
+	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
+	cr_assert(strstr(l.err, "argv"), "%s", l.err);
+	s.argv = PROP("\0x");
+	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
+	s.argv = (struct prop){"sh", 2};
+	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
+}
+
+Test(launch_parse, bad_fstype_fails)
+{
+	static const struct prop bad[] = {
+	    PROP("xfs"), PROP("EROFS"), PROP("erofs\0ext4"), PROP(""),
+	    {"erofs", 5}, {"\0\0\0\1", 4},
+	};
+	struct spec s = spec_image();
+	struct launch l;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		s.root_fstype = bad[i];
+		cr_assert_eq(parse_spec(&s, &l), -EINVAL, "case %zu", i);
+		cr_assert(strstr(l.err, "root-fstype"), "%s", l.err);
+	}
+}
+
+Test(launch_parse, non_string_root_disk_fails)
+{
+	static const struct prop bad[] = {
+	    {"\0\0\0\1", 4}, /* <1> */
+	    {"/dev/vda", 8}, /* no NUL */
+	    PROP("/dev/vda\0/dev/vdb"), PROP("vda"), PROP(""), {"", 0},
+	};
+	struct spec s = spec_image();
+	struct launch l;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		s.root_disk = bad[i];
+		cr_assert_eq(parse_spec(&s, &l), -EINVAL, "case %zu", i);
+		cr_assert(strstr(l.err, "root-disk"), "%s", l.err);
+	}
+}
+
+Test(launch_parse, fstype_without_disk_fails)
+{
+	struct spec s = spec_good();
+	struct launch l;
+
+	s.root_fstype = PROP("erofs");
+	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
+	cr_assert(strstr(l.err, "root-fstype"), "%s", l.err);
+}
+
+Test(launch_parse, image_form_refuses_slash_root)
+{
+	struct spec s = spec_image();
+	struct launch l;
+
+	s.root = PROP("/");
+	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
+	cr_assert(strstr(l.err, "root"), "%s", l.err);
+}
+
+Test(launch_parse, directory_form_still_needs_argv)
+{
+	struct spec s = spec_image();
+	struct launch l;
+
+	s.root_disk = (struct prop){0};
+	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
+	cr_assert(strstr(l.err, "argv: missing"), "%s", l.err);
 }
