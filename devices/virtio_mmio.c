@@ -97,8 +97,12 @@ static void virtio_set_status(struct virtio_mmio *t, uint32_t val)
 	if (added & VIRTIO_CONFIG_S_FEATURES_OK) {
 		/* Modern only, and nothing we did not offer (§2.2, §6.1). */
 		if (!(t->driver_features & (1ULL << VIRTIO_F_VERSION_1)) ||
-		    (t->driver_features & ~t->device_features))
-			val &= ~VIRTIO_CONFIG_S_FEATURES_OK;
+		    (t->driver_features & ~t->device_features)) {
+			/* DRIVER_OK in the same write needs FEATURES_OK too. */
+			val &= ~(VIRTIO_CONFIG_S_FEATURES_OK |
+				 VIRTIO_CONFIG_S_DRIVER_OK);
+			added = val & ~t->status;
+		}
 	}
 	if (added & VIRTIO_CONFIG_S_DRIVER_OK) {
 		bool event_idx = t->driver_features &
@@ -355,7 +359,19 @@ int virtio_mmio_attach(struct vm *vm, const struct virtio_dev_ops *ops,
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	pthread_mutex_init(&t->lock, NULL);
+	/*
+	 * Recursive: a backend may answer a transmitted frame at once (slirp
+	 * replies to ARP inside slirp_input), re-entering the device's
+	 * receive path while its transmit path holds the lock.
+	 */
+	{
+		pthread_mutexattr_t attr;
+
+		pthread_mutexattr_init(&attr);
+		pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+		pthread_mutex_init(&t->lock, &attr);
+		pthread_mutexattr_destroy(&attr);
+	}
 	t->vm = vm;
 	t->ops = ops;
 	t->dev = dev;

@@ -30,6 +30,8 @@ int vq_enable(struct virtqueue *vq)
 {
 	uint64_t n = vq->size;
 
+	/* Refused means disabled, even for a queue that was enabled before. */
+	vq->ready = false;
 	/* §2.7: power-of-two size; alignments 16, 2 and 4 (§2.7.2). */
 	if (n == 0 || n > vq->max_size || (n & (n - 1)))
 		return -EINVAL;

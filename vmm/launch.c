@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <libfdt.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,34 @@ static int prop_strlist(void *fdt, const char *name, char *const *list)
 	ret = fdt_property(fdt, name, buf, (int)len);
 	free(buf);
 	return ret;
+}
+
+static void ip_str(uint32_t ip, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 0xff,
+		 (ip >> 8) & 0xff, ip & 0xff);
+}
+
+static int launch_write_net(void *fdt, const struct launch_net *n)
+{
+	char ip[16], addr[24];
+	int err = 0;
+
+	ip_str(n->ip, ip, sizeof(ip));
+	snprintf(addr, sizeof(addr), "%s/%u", ip, n->prefix);
+	err |= fdt_begin_node(fdt, "net");
+	err |= fdt_property(fdt, "mac", n->mac, 6);
+	err |= fdt_property_string(fdt, "address", addr);
+	if (n->gateway) {
+		ip_str(n->gateway, ip, sizeof(ip));
+		err |= fdt_property_string(fdt, "gateway", ip);
+	}
+	if (n->dns) {
+		ip_str(n->dns, ip, sizeof(ip));
+		err |= fdt_property_string(fdt, "dns", ip);
+	}
+	err |= fdt_end_node(fdt);
+	return err;
 }
 
 static int launch_write(void *fdt, int cap, const struct launch *l)
@@ -65,6 +94,8 @@ static int launch_write(void *fdt, int cap, const struct launch *l)
 	err |= fdt_property_string(fdt, "root",
 				   l->root ? l->root : MINIVMM_APP_ROOT);
 	err |= fdt_end_node(fdt);
+	if (l->net)
+		err |= launch_write_net(fdt, l->net);
 	err |= fdt_begin_node(fdt, "exit-device");
 	err |= fdt_property(fdt, "reg", reg, sizeof(reg));
 	err |= fdt_property_u32(fdt, "io-port", MINIVMM_EXIT_PORT);

@@ -8,6 +8,15 @@
 #define MINIVMM_LAUNCH_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+/* eth0's settings for init (guest_abi.h, "Network"). */
+struct launch_net {
+	uint8_t mac[6];
+	uint32_t ip; /* host byte order */
+	unsigned int prefix; /* 0..32 */
+	uint32_t gateway, dns; /* 0: none */
+};
 
 struct launch {
 	char *const *argv; /* NULL-terminated, at least one element */
@@ -16,6 +25,7 @@ struct launch {
 	const char *root; /* NULL: MINIVMM_APP_ROOT */
 	const char *root_disk; /* NULL: the app is in the initramfs */
 	const char *root_fstype; /* with root_disk */
+	const struct launch_net *net; /* NULL: no network device */
 };
 
 /*

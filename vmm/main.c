@@ -26,6 +26,8 @@
 #include "../devices/serial8250.h"
 #include "../devices/virtio_blk.h"
 #include "../devices/virtio_mmio.h"
+#include "../devices/virtio_net.h"
+#include "../devices/virtio_rng.h"
 #include "boot.h"
 #include "initramfs.h"
 #include "launch.h"
@@ -64,6 +66,9 @@ struct options {
 	char **app_argv; /* after "--" */
 	char **disks; /* --disk FILE[,ro] */
 	unsigned int ndisks;
+	const char *net; /* --net SPEC */
+	char *hostfwd; /* -p forwards, as ",hostfwd=tcp:H-:G..." */
+	const char *mac;
 	uint64_t mem;
 	unsigned int cpus;
 	unsigned int timeout_s;
@@ -88,6 +93,14 @@ static void usage(FILE *f)
 		"                        executable, the arguments it gets\n"
 		"  -d, --disk FILE[,ro]  a raw disk image as a virtio-blk device (repeatable;\n"
 		"                        /dev/vda is the app image when --app is one)\n"
+		"  -n, --net user[,hostfwd=tcp:HOSTPORT-:GUESTPORT]...\n"
+		"                        user-mode networking (libslirp, no privileges);\n"
+		"                        the guest is 10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3\n"
+		"      --net tap=NAME[,ip=A.B.C.D/N][,gw=A.B.C.D][,dns=A.B.C.D]\n"
+		"                        a tap device (created if missing; needs CAP_NET_ADMIN)\n"
+		"  -p, --publish HOST:GUEST  forward host TCP port HOST (on 127.0.0.1) to the\n"
+		"                        guest's port GUEST (implies --net user; repeatable)\n"
+		"      --mac MAC         the guest's MAC (default: derived from --app, stable)\n"
 		"  -e, --env K=V         environment for the app (repeatable)\n"
 		"  -w, --workdir DIR     working directory of the app (default /)\n"
 		"  -c, --cpus N          vCPUs (1-%d, default 1)\n"
@@ -171,6 +184,7 @@ enum {
 	OPT_TRACE_TESTPORT,
 	OPT_VERSION,
 	OPT_WRITE_INITRD,
+	OPT_MAC,
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -180,6 +194,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "app", required_argument, NULL, 'a' },
 		{ "env", required_argument, NULL, 'e' },
 		{ "disk", required_argument, NULL, 'd' },
+		{ "net", required_argument, NULL, 'n' },
+		{ "publish", required_argument, NULL, 'p' },
+		{ "mac", required_argument, NULL, OPT_MAC },
 		{ "workdir", required_argument, NULL, 'w' },
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "memory", required_argument, NULL, 'm' },
@@ -208,7 +225,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		return fail("out of memory");
 	opterr = 0;
 	/* "+": stop at the first non-option; "--" starts the app's argv. */
-	while ((c = getopt_long(argc, argv, "+:k:a:d:e:w:c:m:vqh", longopts,
+	while ((c = getopt_long(argc, argv, "+:k:a:d:n:p:e:w:c:m:vqh", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'k': o->kernel = optarg; break;
@@ -219,6 +236,25 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->env[o->nenv++] = optarg;
 			break;
 		case 'w': o->workdir = optarg; break;
+		case 'n': o->net = optarg; break;
+		case OPT_MAC: o->mac = optarg; break;
+		case 'p': {
+			unsigned int h, g;
+			char extra;
+			size_t len = o->hostfwd ? strlen(o->hostfwd) : 0;
+			char *n;
+
+			if (sscanf(optarg, "%u:%u%c", &h, &g, &extra) != 2 ||
+			    !h || !g || h > 65535 || g > 65535)
+				return fail("--publish '%s': expected HOSTPORT:GUESTPORT, ports 1-65535",
+					    optarg);
+			n = realloc(o->hostfwd, len + 48);
+			if (!n)
+				return fail("out of memory");
+			snprintf(n + len, 48, ",hostfwd=tcp:%u-:%u", h, g);
+			o->hostfwd = n;
+			break;
+		}
 		case 'd':
 			if (o->ndisks >= VM_MAX_VIRTIO - 1)
 				return fail("--disk: at most %d disks", VM_MAX_VIRTIO - 1);
@@ -283,6 +319,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		return fail("--app and --initrd exclude each other");
 	if (o->app_argv && !o->app)
 		return fail("a command after -- needs --app");
+	if (o->hostfwd && o->net && strncmp(o->net, "user", 4))
+		return fail("--publish needs user-mode networking (--net user)");
 	return 0;
 }
 
@@ -330,6 +368,150 @@ static size_t argv_count(char *const *argv)
 	while (argv && argv[n])
 		n++;
 	return n;
+}
+
+/* ---- networking: what --net, -p and --mac ask for ---- */
+
+enum net_kind { NET_NONE, NET_USER, NET_TAP };
+
+struct net_plan {
+	enum net_kind kind;
+	char user_spec[1024]; /* after "user": ",hostfwd=..." */
+	char tap[32];
+	struct launch_net launch;
+	bool configure; /* give init a net node */
+};
+
+#define SLIRP_GUEST_IP 0x0a00020fU /* 10.0.2.15 */
+#define SLIRP_GATEWAY 0x0a000202U /* 10.0.2.2 */
+#define SLIRP_DNS 0x0a000203U /* 10.0.2.3 */
+
+static int parse_ip(const char *s, uint32_t *ip, unsigned int *prefix)
+{
+	unsigned int a, b, c, d, p = 32;
+	char tail = 0;
+	int n = prefix ? sscanf(s, "%u.%u.%u.%u/%u%c", &a, &b, &c, &d, &p, &tail) :
+			 sscanf(s, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail);
+
+	if (n != (prefix ? 5 : 4) || a > 255 || b > 255 || c > 255 ||
+	    d > 255 || p > 32)
+		return -EINVAL;
+	*ip = a << 24 | b << 16 | c << 8 | d;
+	if (prefix)
+		*prefix = p;
+	return 0;
+}
+
+/* FNV-1a of the app's (or kernel's) path: the same VM gets the same MAC. */
+static void default_mac(const struct options *o, uint8_t mac[6])
+{
+	const char *key = o->app ? o->app : o->kernel;
+	char *real = key ? realpath(key, NULL) : NULL;
+	uint32_t h = 2166136261U;
+
+	for (const char *p = real ? real : (key ? key : ""); *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619U;
+	free(real);
+	/* 52:54:00 is the prefix QEMU and friends use for guest NICs. */
+	mac[0] = 0x52;
+	mac[1] = 0x54;
+	mac[2] = 0x00;
+	mac[3] = (uint8_t)(h >> 16);
+	mac[4] = (uint8_t)(h >> 8);
+	mac[5] = (uint8_t)h;
+}
+
+static int plan_net(const struct options *o, struct net_plan *p)
+{
+	const char *net = o->net;
+
+	memset(p, 0, sizeof(*p));
+	if (!net && o->hostfwd)
+		net = "user";
+	if (!net || !strcmp(net, "none"))
+		return 0;
+	if (o->mac) {
+		unsigned int m[6];
+		char extra;
+
+		if (sscanf(o->mac, "%x:%x:%x:%x:%x:%x%c", &m[0], &m[1], &m[2],
+			   &m[3], &m[4], &m[5], &extra) != 6 || (m[0] & 1))
+			return fail("--mac '%s': expected a unicast MAC such as 52:54:00:12:34:56",
+				    o->mac);
+		for (int i = 0; i < 6; i++) {
+			if (m[i] > 255)
+				return fail("--mac '%s': bytes are 00 to ff", o->mac);
+			p->launch.mac[i] = (uint8_t)m[i];
+		}
+	} else {
+		default_mac(o, p->launch.mac);
+	}
+	if (!strncmp(net, "user", 4) && (net[4] == '\0' || net[4] == ',')) {
+		p->kind = NET_USER;
+		snprintf(p->user_spec, sizeof(p->user_spec), "%s%s", net + 4,
+			 o->hostfwd ? o->hostfwd : "");
+		p->launch.ip = SLIRP_GUEST_IP;
+		p->launch.prefix = 24;
+		p->launch.gateway = SLIRP_GATEWAY;
+		p->launch.dns = SLIRP_DNS;
+		p->configure = true;
+		return 0;
+	}
+	if (!strncmp(net, "tap=", 4)) {
+		char *copy = strdup(net + 4), *save = NULL, *tok;
+		int ret = 0;
+
+		if (!copy)
+			return fail("out of memory");
+		p->kind = NET_TAP;
+		tok = strtok_r(copy, ",", &save);
+		snprintf(p->tap, sizeof(p->tap), "%s", tok ? tok : "");
+		while (!ret && (tok = strtok_r(NULL, ",", &save))) {
+			if (!strncmp(tok, "ip=", 3)) {
+				ret = parse_ip(tok + 3, &p->launch.ip,
+					       &p->launch.prefix);
+				p->configure = true;
+			} else if (!strncmp(tok, "gw=", 3)) {
+				ret = parse_ip(tok + 3, &p->launch.gateway, NULL);
+			} else if (!strncmp(tok, "dns=", 4)) {
+				ret = parse_ip(tok + 4, &p->launch.dns, NULL);
+			} else {
+				ret = -EINVAL;
+			}
+			if (ret)
+				fail("--net '%s': bad option '%s' (ip=A.B.C.D/N, gw=A.B.C.D, dns=A.B.C.D)",
+				     net, tok);
+		}
+		free(copy);
+		if (!ret && !p->tap[0])
+			ret = fail("--net '%s': no interface name after tap=", net);
+		return ret ? STATUS_USAGE : 0;
+	}
+	return fail("--net '%s': expected user[,hostfwd=...], tap=NAME[,...] or none",
+		    net);
+}
+
+static int attach_net(struct vm *vm, const struct net_plan *p,
+		      struct vnet **out)
+{
+	struct net_backend *be = NULL;
+	struct net_config cfg;
+	char err[256] = "";
+	int ret;
+
+	if (p->kind == NET_USER)
+		ret = net_slirp_create(vm, p->user_spec, &cfg, &be, err,
+				       sizeof(err));
+	else
+		ret = net_tap_create(vm, p->tap, &be, err, sizeof(err));
+	if (ret)
+		return fail("%s", err[0] ? err : strerror(-ret));
+	ret = vnet_attach(vm, p->launch.mac, be, out);
+	if (ret) {
+		be->ops->destroy(be);
+		return fail("virtio-net: %s", strerror(-ret));
+	}
+	return 0;
 }
 
 enum app_kind {
@@ -392,7 +574,8 @@ static int probe_app(const char *path, enum app_kind *kind,
  * is an image on its own disk, the app's files under /app.
  */
 static int build_initramfs(const struct options *o, enum app_kind kind,
-			   const char *fstype, struct cpio *c)
+			   const char *fstype, const struct net_plan *net,
+			   struct cpio *c)
 {
 	size_t init_size = (size_t)(minivmm_init_end - minivmm_init_start);
 	char **exec_argv = NULL;
@@ -463,6 +646,8 @@ static int build_initramfs(const struct options *o, enum app_kind kind,
 			    o->app);
 	l.env = o->env;
 	l.cwd = o->workdir;
+	if (net->configure)
+		l.net = &net->launch;
 	ret = launch_build(&l, &dtb, &dtb_size);
 	free(exec_argv);
 	if (ret)
@@ -606,6 +791,23 @@ static void print_disk_stats(const struct vblk *b)
 		(unsigned long long)st->backpressure);
 }
 
+static void print_net_stats(const struct vnet *n)
+{
+	const struct vnet_stats *st = vnet_stats(n);
+
+	fprintf(stderr,
+		"minivmm stats: net (%s): tx %llu frames %llu bytes, rx %llu frames %llu bytes, tx bad %llu, tx backend errors %llu, rx no buffer %llu, rx too big %llu, checksums filled %llu\n",
+		vnet_backend(n)->ops->name, (unsigned long long)st->tx_frames,
+		(unsigned long long)st->tx_bytes,
+		(unsigned long long)st->rx_frames,
+		(unsigned long long)st->rx_bytes,
+		(unsigned long long)st->tx_bad,
+		(unsigned long long)st->tx_backend_errors,
+		(unsigned long long)st->rx_no_buffer,
+		(unsigned long long)st->rx_too_big,
+		(unsigned long long)st->csum_filled);
+}
+
 static int load_kernel(struct vm *vm, const struct options *o,
 		       const char *cmdline, const uint8_t *initrd,
 		       size_t initrd_size, struct boot_entry *entry)
@@ -645,7 +847,7 @@ static int load_kernel(struct vm *vm, const struct options *o,
 	return 0;
 }
 
-static int run_vm(struct vm *vm, const struct options *o)
+static int run_vm(struct vm *vm, const struct options *o, struct vnet *vnet)
 {
 	struct run_ctx rc = { .vm = vm, .sig_fd = -1 };
 	struct term term = { 0 };
@@ -670,6 +872,8 @@ static int run_vm(struct vm *vm, const struct options *o)
 	serial_start_input(vm);
 	for (unsigned int i = 0; i < vm->nr_virtio; i++)
 		virtio_mmio_start(vm->virtio[i]);
+	if (vnet && vnet_start(vnet))
+		vm_request_end(vm, VM_END_HOST_ERROR, STATUS_USAGE);
 
 	term_raw(&term);
 	for (unsigned int i = 0; i < vm->ncpus && !ret; i++)
@@ -701,6 +905,9 @@ int main(int argc, char **argv)
 	const char *app_fstype = NULL;
 	struct vblk *disks[VM_MAX_VIRTIO];
 	unsigned int ndisks = 0;
+	struct net_plan net_plan;
+	struct vnet *vnet = NULL;
+	struct vrng *vrng = NULL;
 	char err[320];
 	sigset_t block;
 	int status;
@@ -720,8 +927,11 @@ int main(int argc, char **argv)
 	o.mem &= ~0xfffULL;
 	if (o.kernel && access(o.kernel, R_OK) < 0)
 		return fail("kernel '%s': %s", o.kernel, strerror(errno));
+	if (plan_net(&o, &net_plan))
+		return STATUS_USAGE;
 	if (o.app && (probe_app(o.app, &app_kind, &app_fstype) ||
-		      build_initramfs(&o, app_kind, app_fstype, &initramfs)))
+		      build_initramfs(&o, app_kind, app_fstype, &net_plan,
+				      &initramfs)))
 		return STATUS_USAGE;
 	if (o.write_initrd)
 		return write_initrd(o.write_initrd, &initramfs);
@@ -773,6 +983,16 @@ int main(int argc, char **argv)
 		}
 		ndisks++;
 	}
+	if (net_plan.kind != NET_NONE) {
+		status = attach_net(&vm, &net_plan, &vnet);
+		if (status)
+			goto out;
+	}
+	/* Entropy for Linux guests (test guests do without the device). */
+	if (o.app && vrng_attach(&vm, &vrng)) {
+		status = fail("virtio-rng: %s", strerror(ENOSPC));
+		goto out;
+	}
 	if (compose_cmdline(&o, &vm, &cmdline)) {
 		status = fail("out of memory");
 		goto out;
@@ -789,7 +1009,7 @@ int main(int argc, char **argv)
 		status = fail("setting boot registers: %s", strerror(errno));
 		goto out;
 	}
-	run_vm(&vm, &o);
+	run_vm(&vm, &o, vnet);
 	status = vm.end_status;
 	switch ((enum vm_end)vm.end) {
 	case VM_END_TIMEOUT:
@@ -806,11 +1026,18 @@ int main(int argc, char **argv)
 		print_stats(&vm);
 		for (unsigned int i = 0; i < ndisks; i++)
 			print_disk_stats(disks[i]);
+		if (vnet)
+			print_net_stats(vnet);
+		if (vrng)
+			fprintf(stderr, "minivmm stats: rng: %llu bytes\n",
+				(unsigned long long)vrng_bytes(vrng));
 	}
 out:
 	vm_destroy(&vm);
 	for (unsigned int i = 0; i < ndisks; i++)
 		vblk_destroy(disks[i]);
+	vnet_destroy(vnet);
+	vrng_destroy(vrng);
 	serial_detach(&vm);
 	legacy_detach(&vm);
 	cpio_free(&initramfs);
@@ -819,5 +1046,6 @@ out:
 	free(cmdline);
 	free(o.env);
 	free(o.disks);
+	free(o.hostfwd);
 	return status;
 }

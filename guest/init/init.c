@@ -14,12 +14,16 @@
  * file systems where the image has directories for them, and runs the app as
  * the manifest's user.
  *
+ * lo is always brought up; with a net node in the launch description, so is
+ * the interface it names, and its nameserver goes to the app's resolv.conf.
+ *
  * PID 1 must never return: the kernel panics when it does.  Every path ends in
  * init_finish(), which writes the exit device, or reboots, or pauses forever.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -42,9 +46,11 @@
 #include <unistd.h>
 
 #include <linux/openat2.h>
+#include <net/if.h>
 
 #include "minivmm/guest_abi.h"
 #include "launch_parse.h"
+#include "net.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -56,6 +62,7 @@
 #define INIT_GRACE_MS 500 /* time given to processes after each signal */
 #define INIT_POLL_MS 10
 #define INIT_DISK_WAIT_MS 5000 /* for the app disk's node to show in /dev */
+#define INIT_NET_WAIT_MS 5000 /* for virtio-net's interface to show */
 
 struct init {
 	bool debug;
@@ -427,6 +434,52 @@ static int init_dir_prepare(const struct init *in)
 	return err;
 }
 
+/* lo always (quietly: few apps need it), then the launch's interface. */
+static int init_net_up(const struct init *in)
+{
+	const struct net_config *nc = &in->launch.net;
+	char err[NET_ERR_LEN], ifname[IF_NAMESIZE];
+	long ms;
+	int ret;
+
+	if (net_lo_up(err, sizeof(err)))
+		init_log(in, "%s", err);
+	else
+		init_log(in, "lo up");
+	if (!nc->present)
+		return 0;
+	ret = net_eth_up(nc, INIT_NET_WAIT_MS, ifname, &ms, err, sizeof(err));
+	if (ret) {
+		init_say("%s", err);
+		return ret;
+	}
+	init_log(in, "%s up after %ld ms: %s/%u%s%s", ifname, ms,
+		 inet_ntoa(nc->addr), nc->prefix,
+		 nc->has_gateway ? ", default route" : "",
+		 nc->has_dns ? ", nameserver" : "");
+	return 0;
+}
+
+/* After the app's root is ready: its resolv.conf, when it has a place. */
+static int init_net_resolv(const struct init *in)
+{
+	const struct launch *l = &in->launch;
+	char err[NET_ERR_LEN];
+	int ret;
+
+	if (!l->net.present || !l->net.has_dns)
+		return 0;
+	/* Only the initramfs is writable enough to add the file. */
+	ret = net_resolv(&l->net, l->root, !l->root_disk, err, sizeof(err));
+	if (ret < 0) {
+		init_say("resolv.conf: %s", err);
+		return ret;
+	}
+	init_log(in, "%s/etc/resolv.conf: %s", l->root,
+		 ret ? "nameserver bound" : "none, nameserver not passed on");
+	return 0;
+}
+
 /* execve() @a's argv, searching PATH when argv[0] has no slash, like execvp. */
 static int init_exec(const struct app *a)
 {
@@ -647,10 +700,14 @@ static int init_run(struct init *in)
 		return MINIVMM_STATUS_INIT_FAILED;
 	}
 
+	if (init_net_up(in))
+		return MINIVMM_STATUS_INIT_FAILED;
 	if (l->root_disk)
 		err = init_image_prepare(in);
 	else
 		err = init_dir_prepare(in);
+	if (!err)
+		err = init_net_resolv(in);
 	if (err)
 		return MINIVMM_STATUS_INIT_FAILED;
 	err = app_merge(l, l->root_disk ? &in->manifest : NULL, &in->app);

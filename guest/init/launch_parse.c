@@ -3,8 +3,8 @@
  * Launch description and app manifest parsers: turn the flattened device
  * trees minivmm puts in the initramfs, and minivmm-image puts in an app image,
  * into the argv, env, cwd, root, user and writable directories of the app and
- * the place of the exit device; then merge the two.  Layouts in
- * include/minivmm/guest_abi.h.
+ * the place of the exit device (net.c decodes the net node); then merge the
+ * two.  Layouts in include/minivmm/guest_abi.h.
  */
 #include <errno.h>
 #include <limits.h>
@@ -319,6 +319,8 @@ int launch_parse(const void *blob, size_t size, struct launch *l)
 		err = dt_check_argv(l->err, "/app", l->argv);
 	if (!err)
 		err = dt_check_env(l->err, "/app", l->env);
+	if (!err)
+		err = net_parse(blob, &l->net, l->err, sizeof(l->err));
 	if (err)
 		goto fail;
 	l->has_cwd = l->cwd != NULL;
@@ -330,6 +332,7 @@ fail:
 	launch_free(l);
 	l->root_disk = NULL;
 	l->root_fstype = NULL;
+	memset(&l->net, 0, sizeof(l->net));
 	return err;
 }
 

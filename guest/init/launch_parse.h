@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net.h"
+
 #define LAUNCH_ERR_LEN 128
 
 struct launch {
@@ -31,6 +33,7 @@ struct launch {
 	const char *root_fstype; /* erofs, ext4 or squashfs, or NULL */
 	uint64_t exit_addr; /* exit device MMIO page, page aligned */
 	uint16_t exit_port; /* exit device I/O port */
+	struct net_config net; /* net.present false without a net node */
 	char err[LAUNCH_ERR_LEN]; /* why parsing failed, "" on success */
 };
 
@@ -41,9 +44,9 @@ struct launch {
  * @l: filled in; the blob must outlive it
  *
  * Returns 0 or -EINVAL (l->err says why) or -ENOMEM.  On failure argv and
- * env are NULL, and exit_addr/exit_port still hold the best known exit device:
- * the blob's when its exit-device node was valid, else the guest_abi.h
- * defaults, so the caller can still report the failure.
+ * env are NULL, net is all zero, and exit_addr/exit_port still hold the best
+ * known exit device: the blob's when its exit-device node was valid, else the
+ * guest_abi.h defaults, so the caller can still report the failure.
  * Call launch_free() once done, whatever the result.
  */
 int launch_parse(const void *blob, size_t size, struct launch *l);

@@ -79,6 +79,23 @@
  * manifest's.
  */
 #define MINIVMM_MANIFEST_PATH "/.minivmm/manifest.dtb"
+
+/*
+ * Network: when the VM has a virtio-net device, the launch description
+ * carries a node that init applies to eth0 before starting the app (lo is
+ * always brought up):
+ *
+ *   / { net {
+ *       mac = [52 54 00 12 34 56];   6 bytes, the device's MAC
+ *       address = "10.0.2.15/24";    IPv4 address and prefix length
+ *       gateway = "10.0.2.2";        optional: the default route
+ *       dns = "10.0.2.3";            optional: written to resolv.conf
+ *   }; };
+ *
+ * resolv.conf: init writes /minivmm/resolv.conf in the initramfs and, when
+ * the app's root has an /etc/resolv.conf (the image builder adds an empty
+ * one), bind-mounts it there.
+ */
 #define MINIVMM_MANIFEST_COMPAT "minivmm,app-v1"
 
 /* Where the app's files live inside the initramfs (first app form). */

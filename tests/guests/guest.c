@@ -436,6 +436,10 @@ void guest_main(int pvh, void *info)
 		test_dispatch();
 	if (cmdline_is(cmdline, "test", "blk"))
 		test_blk((int)cmdline_num(cmdline, "blk_ro", 0));
+	if (cmdline_is(cmdline, "test", "net"))
+		test_net((uint32_t)cmdline_num(cmdline, "net_ip", 0x0a00020f),
+			 (uint32_t)cmdline_num(cmdline, "net_peer", 0x0a000202),
+			 (uint16_t)cmdline_num(cmdline, "udp_port", 5555));
 	if (cmdline_is(cmdline, "test", "quirks"))
 		test_quirks();
 	if (cmdline_is(cmdline, "test", "smp"))

@@ -6,8 +6,10 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <libfdt.h>
 
@@ -34,6 +36,8 @@ struct spec {
 	struct prop exit_reg; /* raw bytes, for broken sizes */
 	uint64_t exit_addr; /* used when exit_reg.val is NULL */
 	uint32_t exit_port;
+	bool net; /* a net node, with these properties */
+	struct prop mac, address, gateway, dns;
 };
 
 static struct spec spec_good(void)
@@ -84,6 +88,14 @@ static size_t blob_build(void *buf, const struct spec *s)
 		cr_assert_eq(fdt_property_u32(buf, "io-port", s->exit_port), 0);
 		cr_assert_eq(fdt_end_node(buf), 0);
 	}
+	if (s->net) {
+		cr_assert_eq(fdt_begin_node(buf, "net"), 0);
+		prop_add(buf, "mac", s->mac);
+		prop_add(buf, "address", s->address);
+		prop_add(buf, "gateway", s->gateway);
+		prop_add(buf, "dns", s->dns);
+		cr_assert_eq(fdt_end_node(buf), 0);
+	}
 	cr_assert_eq(fdt_end_node(buf), 0);
 	cr_assert_eq(fdt_finish(buf), 0);
 	return fdt_totalsize(buf);
@@ -105,6 +117,7 @@ static int parse_spec(const struct spec *s, struct launch *l)
 		cr_assert_null(l->argv);
 		cr_assert_null(l->env);
 		cr_assert_null(l->root_disk);
+		cr_assert_not(l->net.present);
 		cr_assert_neq(l->err[0], '\0');
 	}
 	return err;
@@ -130,6 +143,7 @@ Test(launch_parse, good_blob_gives_every_field)
 	cr_assert_null(l.root_fstype);
 	cr_assert_eq(l.exit_addr, 0x100002000ULL);
 	cr_assert_eq(l.exit_port, 0xf4);
+	cr_assert_not(l.net.present, "no net node");
 	cr_assert_str_eq(l.err, "");
 	launch_free(&l);
 	launch_free(&l);
@@ -271,6 +285,7 @@ Test(launch_parse, bad_magic_fails)
 }
 
 static struct spec spec_image(void);
+static struct spec spec_net(void);
 
 /* Flip bytes of @s's blob: each result is either parsed or refused. */
 static void corrupt_spec(const struct spec *s)
@@ -312,6 +327,8 @@ Test(launch_parse, corrupted_bytes_never_crash)
 	s = spec_image();
 	s.argv = PROP("/bin/prog");
 	s.root_fstype = PROP("ext4");
+	corrupt_spec(&s);
+	s = spec_net();
 	corrupt_spec(&s);
 }
 
@@ -445,4 +462,186 @@ Test(launch_parse, directory_form_still_needs_argv)
 	s.root_disk = (struct prop){0};
 	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
 	cr_assert(strstr(l.err, "argv: missing"), "%s", l.err);
+}
+
+/* The net node (guest_abi.h, "Network"). */
+static const char mac_good[] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+
+static struct spec spec_net(void)
+{
+	struct spec s = spec_good();
+
+	s.net = true;
+	s.mac = (struct prop){mac_good, sizeof(mac_good)};
+	s.address = PROP("10.0.2.15/24");
+	s.gateway = PROP("10.0.2.2");
+	s.dns = PROP("10.0.2.3");
+	return s;
+}
+
+/* Parse @s, which must fail on the net node's @name. */
+static void net_refused(const struct spec *s, const char *name, int line)
+{
+	char want[32];
+	struct launch l;
+
+	snprintf(want, sizeof(want), "/net/%s", name);
+	cr_assert_eq(parse_spec(s, &l), -EINVAL, "line %d: parsed", line);
+	cr_assert(strstr(l.err, want), "line %d: %s", line, l.err);
+}
+#define NET_REFUSED(s, name) net_refused(&(s), (name), __LINE__)
+
+Test(launch_parse, net_node_gives_every_field)
+{
+	struct spec s = spec_net();
+	struct launch l;
+
+	cr_assert_eq(parse_spec(&s, &l), 0, "%s", l.err);
+	cr_assert(l.net.present);
+	cr_assert_arr_eq(l.net.mac, mac_good, sizeof(mac_good));
+	cr_assert_eq(ntohl(l.net.addr.s_addr), 0x0a00020f);
+	cr_assert_eq(l.net.prefix, 24);
+	cr_assert(l.net.has_gateway);
+	cr_assert_eq(ntohl(l.net.gateway.s_addr), 0x0a000202);
+	cr_assert(l.net.has_dns);
+	cr_assert_eq(ntohl(l.net.dns.s_addr), 0x0a000203);
+	/* The rest of the launch description is unchanged by it. */
+	cr_assert_str_eq(l.argv[0], "/bin/prog");
+	launch_free(&l);
+}
+
+Test(launch_parse, net_gateway_and_dns_are_optional)
+{
+	struct spec s = spec_net();
+	struct launch l;
+
+	s.gateway = (struct prop){0};
+	s.dns = (struct prop){0};
+	s.address = PROP("192.168.255.254/32");
+	cr_assert_eq(parse_spec(&s, &l), 0, "%s", l.err);
+	cr_assert(l.net.present);
+	cr_assert_eq(ntohl(l.net.addr.s_addr), 0xc0a8fffe);
+	cr_assert_eq(l.net.prefix, 32);
+	cr_assert_not(l.net.has_gateway);
+	cr_assert_not(l.net.has_dns);
+	launch_free(&l);
+	s.address = PROP("255.255.255.255/0");
+	cr_assert_eq(parse_spec(&s, &l), 0, "%s", l.err);
+	cr_assert_eq(l.net.addr.s_addr, 0xffffffff);
+	cr_assert_eq(l.net.prefix, 0);
+	launch_free(&l);
+}
+
+Test(launch_parse, net_mac_must_be_six_unicast_bytes)
+{
+	static const char multicast[] = {0x01, 0, 0x5e, 0, 0, 1};
+	static const char zero[6] = {0};
+	struct spec s = spec_net();
+
+	s.mac = (struct prop){mac_good, 5};
+	NET_REFUSED(s, "mac");
+	s.mac = (struct prop){"\x52\x54\x00\x12\x34\x56\x78", 7};
+	NET_REFUSED(s, "mac");
+	s.mac = (struct prop){"", 0};
+	NET_REFUSED(s, "mac");
+	s.mac = PROP("52:54:00:12:34:56");
+	NET_REFUSED(s, "mac");
+	s.mac = (struct prop){multicast, sizeof(multicast)};
+	NET_REFUSED(s, "mac");
+	s.mac = (struct prop){zero, sizeof(zero)};
+	NET_REFUSED(s, "mac");
+	s.mac = (struct prop){0};
+	NET_REFUSED(s, "mac");
+}
+
+Test(launch_parse, net_address_needs_a_prefix_up_to_32)
+{
+	static const struct prop bad[] = {
+	    PROP("10.0.2.15"),
+	    PROP("10.0.2.15/33"),
+	    PROP("10.0.2.15/"),
+	    PROP("10.0.2.15/-1"),
+	    PROP("10.0.2.15/+8"),
+	    PROP("10.0.2.15/08"),
+	    PROP("10.0.2.15/240"),
+	    PROP("10.0.2.15/24 "),
+	    PROP("10.0.2.15/24/8"),
+	    PROP("/24"),
+	    PROP("0.0.0.0/8"),
+	    PROP("10.0.2/24"),
+	    PROP(""),
+	};
+	struct spec s = spec_net();
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		s.address = bad[i];
+		NET_REFUSED(s, "address");
+	}
+	s.address = (struct prop){0};
+	NET_REFUSED(s, "address");
+}
+
+Test(launch_parse, net_bad_dotted_quads_fail)
+{
+	static const struct prop bad[] = {
+	    PROP("10.0.2"),	PROP("256.1.1.1"),  PROP("1.2.3.256"),
+	    PROP("1.2.3.4.5"),	PROP("1..2.3"),	    PROP("1.2.3."),
+	    PROP(".1.2.3"),	PROP(" 1.2.3.4"),   PROP("1.2.3.4 "),
+	    PROP("01.2.3.4"),	PROP("1.2.3.0004"), PROP("1.2.3.4/24"),
+	    PROP("0x0a.0.2.2"), PROP("-1.2.3.4"),   PROP("10.0.2.2\n"),
+	    PROP("0.0.0.0"),	PROP(""),	    PROP("1000.1.1.1"),
+	};
+	struct spec s = spec_net();
+	struct launch l;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		s = spec_net();
+		s.gateway = bad[i];
+		NET_REFUSED(s, "gateway");
+		s = spec_net();
+		s.dns = bad[i];
+		NET_REFUSED(s, "dns");
+	}
+	/* Zero fields are fine as long as they are not padded. */
+	s = spec_net();
+	s.gateway = PROP("0.10.0.255");
+	cr_assert_eq(parse_spec(&s, &l), 0, "%s", l.err);
+	cr_assert_eq(ntohl(l.net.gateway.s_addr), 0x000a00ff);
+	launch_free(&l);
+}
+
+Test(launch_parse, net_strings_must_be_one_terminated_string)
+{
+	static const char *const names[] = {"address", "gateway", "dns"};
+	static const struct prop bad[] = {
+	    {"10.0.2.15/24", 12}, /* no NUL */
+	    {"10.0.2.2", 8}, /* no NUL */
+	    PROP("10.0.2.2\0"
+		 "10.0.2.3"), /* a list */
+	    {"\0\0\0\1", 4}, /* a cell */
+	};
+	struct spec s;
+	struct prop *fields[] = {&s.address, &s.gateway, &s.dns};
+	size_t i, j;
+
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		for (j = 0; j < sizeof(bad) / sizeof(bad[0]); j++) {
+			s = spec_net();
+			*fields[i] = bad[j];
+			NET_REFUSED(s, names[i]);
+		}
+	}
+}
+
+Test(launch_parse, net_failure_keeps_exit_device)
+{
+	struct spec s = spec_net();
+	struct launch l;
+
+	s.address = PROP("10.0.2.15/33");
+	cr_assert_eq(parse_spec(&s, &l), -EINVAL);
+	cr_assert_eq(l.exit_addr, 0x100002000ULL, "%s", l.err);
+	cr_assert_null(l.argv);
 }
