@@ -14,7 +14,7 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 pkgs=(meson ninja-build pkg-config gcc libc6-dev binutils python3 bc
 	liburing-dev libslirp-dev libglib2.0-dev libfdt-dev libcriterion-dev
 	device-tree-compiler busybox-static cpio time hyperfine qemu-system-x86
-	libelf-dev erofs-utils iproute2 curl)
+	libelf-dev erofs-utils iproute2 curl sqlite3)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
