@@ -211,21 +211,18 @@ void elf_info_free(struct elf_info *info)
 
 /* ---- the loader's conventions per architecture (Debian multiarch) ---- */
 
-static const char *const dirs_x86_64[] = { "/lib/x86_64-linux-gnu",
-					   "/usr/lib/x86_64-linux-gnu",
-					   "/lib64",
-					   "/lib",
-					   "/usr/lib",
-					   NULL };
+/* Debian's multiarch directories first, then the classic ones. */
+static const char *const dirs_x86_64[] = {
+	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/lib",
+	"/usr/lib", NULL
+};
 static const char *const dirs_i386[] = { "/lib/i386-linux-gnu",
 					 "/usr/lib/i386-linux-gnu", "/lib",
 					 "/usr/lib", NULL };
-static const char *const dirs_aarch64[] = { "/lib/aarch64-linux-gnu",
-					    "/usr/lib/aarch64-linux-gnu",
-					    "/lib64",
-					    "/lib",
-					    "/usr/lib",
-					    NULL };
+static const char *const dirs_aarch64[] = {
+	"/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib64",
+	"/lib", "/usr/lib", NULL
+};
 static const char *const dirs_other64[] = { "/lib64", "/usr/lib64", "/lib",
 					    "/usr/lib", NULL };
 static const char *const dirs_other32[] = { "/lib", "/usr/lib", NULL };

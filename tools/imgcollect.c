@@ -201,18 +201,40 @@ int collect_dir(struct collect *c, const char *dir)
 	return ret;
 }
 
-/* A tmpfs mountpoint or the working directory: the host's directory when
- * there is one (with the symlinks on the way), else an empty one. */
+/*
+ * A tmpfs mountpoint or the working directory (@d is normalised): the
+ * host's directory when there is one, with the symlinks on the way.  Else
+ * an empty directory, created below the canonical path of its nearest
+ * existing ancestor, so that the image resolves @d through the same
+ * symlinks the host would (a /var/run -> /run link, say).
+ */
 int collect_app_dir(struct collect *c, const char *d)
 {
+	char anc[PATH_MAX], real[PATH_MAX], full[2 * PATH_MAX];
 	struct stat st;
-	int ret;
+	size_t len;
+	int ret = 0;
 
-	if (!stat(d, &st) && S_ISDIR(st.st_mode))
+	if (!stat(d, &st) && !S_ISDIR(st.st_mode)) {
+		snprintf(c->err, sizeof(c->err), "%s: not a directory", d);
+		return -ENOTDIR;
+	}
+	if (!stat(d, &st))
 		return collect_plain(c, d);
-	if (!strcmp(d, "/"))
-		return 0;
-	ret = fileset_add_raw(&c->fs, d, FS_DIR, NULL, 0755);
+	snprintf(anc, sizeof(anc), "%s", d);
+	do {
+		*strrchr(anc, '/') = '\0';
+	} while (anc[0] && (stat(anc, &st) || !S_ISDIR(st.st_mode)));
+	len = strlen(anc);
+	if (len)
+		ret = fileset_add_path(&c->fs, anc, real);
+	else
+		strcpy(real, "/");
+	if (!ret && snprintf(full, sizeof(full), "%s%s",
+			     strcmp(real, "/") ? real : "", d + len) >= PATH_MAX)
+		ret = -ENAMETOOLONG;
+	if (!ret)
+		ret = fileset_add_raw(&c->fs, full, FS_DIR, NULL, 0755);
 	if (ret)
 		snprintf(c->err, sizeof(c->err), "%s: %s", d, strerror(-ret));
 	return ret;

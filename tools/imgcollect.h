@@ -54,8 +54,12 @@ int collect_dir(struct collect *c, const char *dir);
 int collect_traced(struct collect *c, const struct fileset *traced, FILE *log,
 		   size_t *added);
 
-/* A directory the app needs to exist (tmpfs mountpoint, working
- * directory): the host's when there is one, else an empty 0755 one. */
+/*
+ * A directory the app needs to exist (tmpfs mountpoint, working directory;
+ * normalised, absolute): the host's when there is one, else an empty 0755
+ * one reached through the same symlinks as on the host.  -ENOTDIR when the
+ * host has something else there.
+ */
 int collect_app_dir(struct collect *c, const char *dir);
 
 #endif

@@ -264,8 +264,14 @@ static int build_files(struct build *b)
 			return ret;
 		printf("add %s\n", path);
 	}
-	for (size_t i = 0; i < b->nadd_dir && !ret; i++)
+	for (size_t i = 0; i < b->nadd_dir && !ret; i++) {
+		size_t before = b->col.fs.n;
+
 		ret = collect_dir(&b->col, b->add_dir[i]);
+		if (!ret)
+			printf("add-dir %s: %zu new entries\n", b->add_dir[i],
+			       b->col.fs.n - before);
+	}
 	if (!ret && b->trace && !interrupted(b))
 		ret = do_trace(b);
 	if (!ret && interrupted(b))
