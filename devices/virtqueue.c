@@ -255,50 +255,45 @@ bool vq_enable_notify(struct virtqueue *vq)
 	return vq_avail_idx(vq) != vq->last_avail;
 }
 
-size_t vq_copy_from(const struct vq_chain *c, uint64_t off, void *dst,
-		    size_t len)
+/* Copy between @buf and segments [first, end) of the chain, from @off. */
+static size_t vq_copy(const struct vq_chain *c, unsigned int first,
+		      unsigned int end, uint64_t off, void *buf, size_t len,
+		      bool to_chain)
 {
 	size_t done = 0;
 
-	for (unsigned int i = 0; i < c->n_out && done < len; i++) {
+	for (unsigned int i = first; i < end && done < len; i++) {
 		const struct iovec *v = &c->iov[i];
+		uint8_t *seg;
 		size_t n;
 
 		if (off >= v->iov_len) {
 			off -= v->iov_len;
 			continue;
 		}
+		seg = (uint8_t *)v->iov_base + off;
 		n = v->iov_len - off;
 		if (n > len - done)
 			n = len - done;
-		memcpy((uint8_t *)dst + done, (uint8_t *)v->iov_base + off, n);
+		if (to_chain)
+			memcpy(seg, (uint8_t *)buf + done, n);
+		else
+			memcpy((uint8_t *)buf + done, seg, n);
 		done += n;
 		off = 0;
 	}
 	return done;
 }
 
+size_t vq_copy_from(const struct vq_chain *c, uint64_t off, void *dst,
+		    size_t len)
+{
+	return vq_copy(c, 0, c->n_out, off, dst, len, false);
+}
+
 size_t vq_copy_to(const struct vq_chain *c, uint64_t off, const void *src,
 		  size_t len)
 {
-	size_t done = 0;
-
-	for (unsigned int i = c->n_out; i < c->n_out + c->n_in && done < len;
-	     i++) {
-		const struct iovec *v = &c->iov[i];
-		size_t n;
-
-		if (off >= v->iov_len) {
-			off -= v->iov_len;
-			continue;
-		}
-		n = v->iov_len - off;
-		if (n > len - done)
-			n = len - done;
-		memcpy((uint8_t *)v->iov_base + off, (const uint8_t *)src + done,
-		       n);
-		done += n;
-		off = 0;
-	}
-	return done;
+	return vq_copy(c, c->n_out, c->n_out + c->n_in, off, (void *)src, len,
+		       true);
 }
