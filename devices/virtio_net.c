@@ -64,6 +64,12 @@ int vnet_fill_csum(uint8_t *frame, size_t len, uint16_t start,
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	res = (uint16_t)~sum;
+	/*
+	 * A computed 0 goes out as 0xffff, its ones'-complement twin: in UDP
+	 * a 0 means "no checksum" (RFC 768), and is invalid over IPv6.
+	 */
+	if (!res)
+		res = 0xffff;
 	frame[start + offset] = (uint8_t)(res >> 8);
 	frame[start + offset + 1] = (uint8_t)res;
 	return 0;
@@ -102,7 +108,8 @@ static bool vnet_tx_one(struct vnet *n, const struct vq_chain *c)
 	size_t len;
 	int ret;
 
-	if (c->bad || c->out_len < VNET_HDR_LEN ||
+	/* A transmit chain is for the device to read: no writable part. */
+	if (c->bad || c->n_in || c->out_len < VNET_HDR_LEN ||
 	    c->out_len - VNET_HDR_LEN > VNET_MAX_FRAME) {
 		n->stats.tx_bad++;
 		vnet_push(n, VNET_TXQ, c->head, 0);
