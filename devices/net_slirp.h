@@ -13,6 +13,14 @@
 
 #define NET_SLIRP_MAX_HOSTFWD 16
 
+/* The user-mode network slirp plays, in host byte order. */
+#define USER_NETWORK 0x0a000200U /* 10.0.2.0/24 */
+#define USER_NETMASK 0xffffff00U
+#define USER_GATEWAY 0x0a000202U /* 10.0.2.2: gateway, the host's loopback */
+#define USER_DNS 0x0a000203U /* 10.0.2.3 */
+#define USER_GUEST 0x0a00020fU /* 10.0.2.15: first DHCP lease */
+#define USER_HOSTFWD_ADDR 0x7f000001U /* 127.0.0.1 */
+
 /* One host port forwarded to the guest, as slirp_add_hostfwd() takes it. */
 struct net_hostfwd {
 	bool udp;

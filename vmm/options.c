@@ -364,10 +364,10 @@ int net_plan_make(const struct options *o, struct net_plan *p)
 		p->kind = NET_USER;
 		snprintf(p->user_spec, sizeof(p->user_spec), "%s%s", net + 4,
 			 o->hostfwd ? o->hostfwd : "");
-		p->launch.ip = SLIRP_GUEST_IP;
+		p->launch.ip = USER_GUEST;
 		p->launch.prefix = 24;
-		p->launch.gateway = SLIRP_GATEWAY;
-		p->launch.dns = SLIRP_DNS;
+		p->launch.gateway = USER_GATEWAY;
+		p->launch.dns = USER_DNS;
 		p->configure = true;
 		return 0;
 	}

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../devices/net_slirp.h" /* USER_GUEST, USER_GATEWAY, USER_DNS */
 #include "launch.h"
 
 #define MINIVMM_VERSION "0.1"
@@ -52,9 +53,6 @@ struct net_plan {
 	bool configure; /* give init a net node */
 };
 
-#define SLIRP_GUEST_IP 0x0a00020fU /* 10.0.2.15 */
-#define SLIRP_GATEWAY 0x0a000202U /* 10.0.2.2 */
-#define SLIRP_DNS 0x0a000203U /* 10.0.2.3 */
 
 
 /* Print "minivmm: <message>" on stderr; returns STATUS_USAGE. */
