@@ -414,7 +414,8 @@ static void test_quirks(void)
 	idt[3].off2 = (uint32_t)(h >> 32);
 	__asm__ volatile("lidt %0" : : "m"(idtr));
 	__asm__ volatile("fwait");
-	check(1, "FWAIT executed or stepped over", 0);
+	/* Reaching this line is the check: a failed FWAIT ends the VM. */
+	puts_serial("passed FWAIT\n");
 	__asm__ volatile("int3" ::: "memory");
 	check(bp_count == 1, "INT3 delivered #BP once and returned", bp_count);
 }

@@ -423,7 +423,8 @@ Test(mmio, queue_ready_with_bad_rings_needs_reset)
 	wr(VIRTIO_MMIO_QUEUE_READY, 1);
 	cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_READY), 0);
 	cr_assert_not(t->vq[0].ready);
-	cr_assert_eq(rd(VIRTIO_MMIO_STATUS), S_ACK | S_DRV | S_FOK | NEEDS_RESET);
+	cr_assert_eq(rd(VIRTIO_MMIO_STATUS),
+		     S_ACK | S_DRV | S_FOK | NEEDS_RESET);
 	/* Outside RAM, on the other queue. */
 	transport_teardown();
 	transport_setup();

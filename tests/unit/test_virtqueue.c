@@ -128,7 +128,7 @@ static int try_enable(uint16_t size, uint64_t desc, uint64_t av, uint64_t us)
 	vq.avail_gpa = av;
 	vq.used_gpa = us;
 	ret = vq_enable(&vq);
-	/* A refused configuration leaves the queue disabled, whatever before. */
+	/* Refused: the queue is disabled, whatever it was before. */
 	if (ret)
 		cr_assert_not(vq.ready);
 	return ret;
@@ -305,8 +305,8 @@ Test(vq, descriptor_loop_terminates_bad)
 	cr_assert_eq(pop(), 1);
 	cr_assert(chain.bad);
 	/* A descriptor pointing at itself. */
-	set_desc(DESC_GPA, 5, DATA_GPA, 1, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE,
-		 5);
+	set_desc(DESC_GPA, 5, DATA_GPA, 1,
+		 VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 5);
 	publish(5);
 	cr_assert_eq(pop(), 1);
 	cr_assert(chain.bad);
@@ -715,7 +715,7 @@ Test(vq, unpop_gives_the_chain_back)
 
 Test(vq, reused_head_pops_twice)
 {
-	/* The queue does not track heads: the device must (see test_blk). */
+	/* The queue does not track heads: the device must (test_virtio_blk). */
 	enable(QSIZE);
 	three_desc_chain(0);
 	publish(0);
