@@ -160,7 +160,8 @@ static int prepare_file(const char *path, uint64_t size)
 
 				memcpy(buf + i, &v, 8);
 			}
-			if (pwrite(fd, buf, chunk, (off_t)off) != (ssize_t)chunk)
+			if (pwrite(fd, buf, chunk, (off_t)off) !=
+			    (ssize_t)chunk)
 				goto fail;
 		}
 		fsync(fd);
@@ -305,7 +306,8 @@ static void ctxt_switches(int tid, uint64_t *vol, uint64_t *invol)
 
 		if (sscanf(line, "voluntary_ctxt_switches: %llu", &v) == 1)
 			*vol = v;
-		else if (sscanf(line, "nonvoluntary_ctxt_switches: %llu", &v) == 1)
+		else if (sscanf(line, "nonvoluntary_ctxt_switches: %llu",
+				&v) == 1)
 			*invol = v;
 	}
 	fclose(f);
@@ -481,7 +483,8 @@ static int driver_run(struct vmm_bench *vb)
 		g_avail(vb)->flags = VRING_AVAIL_F_NO_INTERRUPT;
 	driver_publish(vb, 0, avail_idx);
 	while (inflight) {
-		uint16_t u = __atomic_load_n(&g_used(vb)->idx, __ATOMIC_ACQUIRE);
+		uint16_t u =
+			__atomic_load_n(&g_used(vb)->idx, __ATOMIC_ACQUIRE);
 		uint16_t old_avail = avail_idx;
 
 		if (u == last_used) {
@@ -511,6 +514,7 @@ static int driver_run(struct vmm_bench *vb)
 			struct vring_used_elem e =
 				g_used(vb)->ring[last_used % QSIZE];
 			unsigned int s = e.id / 3;
+			uint8_t status;
 
 			last_used++;
 			inflight--;
@@ -520,8 +524,8 @@ static int driver_run(struct vmm_bench *vb)
 			}
 			if (stopping)
 				continue;
-			if (vb->ram[HDR_GPA + 32ULL * s + 16] != VIRTIO_BLK_S_OK ||
-			    e.len != w->bs + 1) {
+			status = vb->ram[HDR_GPA + 32ULL * s + 16];
+			if (status != VIRTIO_BLK_S_OK || e.len != w->bs + 1) {
 				r->errors++;
 			} else {
 				r->ops++;
