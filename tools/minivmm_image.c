@@ -305,7 +305,12 @@ static int build(struct build *b)
 	if (!ret) {
 		snprintf(stage, sizeof(stage), "%s/minivmm-image.XXXXXX",
 			 tmp && *tmp ? tmp : "/tmp");
-		if (!mkdtemp(stage)) {
+		/*
+		 * mkdtemp() makes the directory 0700, and it becomes the
+		 * image's root: an app that drops privileges (nginx's
+		 * workers run as www-data) could then open nothing.
+		 */
+		if (!mkdtemp(stage) || chmod(stage, 0755) < 0) {
 			ret = -errno;
 			snprintf(b->col.err, sizeof(b->col.err), "%s: %s",
 				 stage, strerror(errno));
