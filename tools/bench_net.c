@@ -65,8 +65,9 @@
 #define QSIZE 256
 #define RXQ 0
 #define TXQ 1
-/* Guest-physical layout: each queue's rings, then its buffers. */
-#define RING_GPA(q) (0x10000ULL + 0x4000ULL * (q)) /* desc; avail +4K; used +8K */
+/* Guest-physical layout: each queue's rings (descriptors, avail at +4 KiB,
+ * used at +8 KiB), then its buffers. */
+#define RING_GPA(q) (0x10000ULL + 0x4000ULL * (q))
 #define BUF_GPA(q) (0x100000ULL + 0x100000ULL * (q)) /* BUF_SIZE per slot */
 #define BUF_SIZE 2048
 #define VNET_HDR sizeof(struct virtio_net_hdr_v1)
@@ -1179,7 +1180,8 @@ static void report(const struct opts *o, struct bench *b, const char *name,
 	size_t len = strlen(notes);
 
 	for (int dir = 0; dir < 2; dir++) {
-		double mbs[MAX_RUNS], cpu[MAX_RUNS], us[MAX_RUNS], ceil[MAX_RUNS];
+		double mbs[MAX_RUNS], cpu[MAX_RUNS], us[MAX_RUNS];
+		double bound[MAX_RUNS];
 		double lo = 1e300, hi = 0;
 
 		for (unsigned int i = 0; i < o->runs; i++) {
@@ -1194,26 +1196,28 @@ static void report(const struct opts *o, struct bench *b, const char *name,
 			mbs[i] = (double)o->bytes / secs / 1e6;
 			cpu[i] = 100.0 * c / secs;
 			us[i] = fr ? c * 1e6 / (double)fr : 0;
-			ceil[i] = (double)o->bytes / c / 1e6;
+			bound[i] = (double)o->bytes / c / 1e6;
 			lo = mbs[i] < lo ? mbs[i] : lo;
 			hi = mbs[i] > hi ? mbs[i] : hi;
 		}
 		printf("| %s | %s | %.0f | %.0f–%.0f | %.0f%% | %.2f | %.0f |\n",
 		       name, dirs[dir], median(mbs, o->runs), lo, hi,
 		       median(cpu, o->runs), median(us, o->runs),
-		       median(ceil, o->runs));
+		       median(bound, o->runs));
 	}
 	fflush(stdout);
 	snprintf(notes + len, size - len,
 		 "%s: peer MSS %u, largest window %u; device: tx %llu frames, rx %llu frames, rx no buffer %llu, tx bad %llu, backend errors %llu; driver: %llu kicks, %llu sleeps, %llu interrupts, %llu out-of-order segments\n",
-		 name, b->d.mss, b->d.max_wnd, (unsigned long long)st->tx_frames,
+		 name, b->d.mss, b->d.max_wnd,
+		 (unsigned long long)st->tx_frames,
 		 (unsigned long long)st->rx_frames,
 		 (unsigned long long)st->rx_no_buffer,
 		 (unsigned long long)st->tx_bad,
 		 (unsigned long long)st->tx_backend_errors,
 		 (unsigned long long)b->d.kicks,
 		 (unsigned long long)b->d.sleeps,
-		 (unsigned long long)b->d.wakeups, (unsigned long long)b->d.ooo);
+		 (unsigned long long)b->d.wakeups,
+		 (unsigned long long)b->d.ooo);
 }
 
 static void usage(void)

@@ -20,7 +20,9 @@
 # every byte.
 #
 # Prints one line per boot ("RESULT backend=... g2h_MBps=... h2g_MBps=...")
-# and a table of medians at the end.
+# after notes on stderr (the app's lines, minivmm's --stats, the CPU time of
+# the VMM's busiest threads, the host's TCP retransmissions for tap), and a
+# table of medians at the end.
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 minivmm=${MINIVMM:-$top/build/minivmm}
@@ -36,7 +38,7 @@ while getopts "s:r:b:t:h" opt; do
 	r) runs=$OPTARG ;;
 	b) backends=$OPTARG ;;
 	t) limit=$OPTARG ;;
-	*) sed -n '2,22p' "$0"; exit 2 ;;
+	*) sed -n '2,25p' "$0"; exit 2 ;;
 	esac
 done
 
@@ -111,6 +113,35 @@ print("RESULT g2h_MBps=%.4f h2g_MBps=%.4f g2h_s=%.2f h2g_s=%.2f" %
       (g2h, total / (t3 - t2) / 1e6, t1 - t0, t3 - t2), flush=True)
 EOF
 
+# threads.py PID OUT: each second until PID ends, OUT gets the CPU time of
+# each of its threads ("NAME[ (main)] SECONDS s", busiest first).
+cat >"$tmp/threads.py" <<'EOF'
+import os, sys, time
+pid, out = int(sys.argv[1]), sys.argv[2]
+hz = os.sysconf("SC_CLK_TCK")
+while True:
+    rows = []
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        break
+    for tid in tids:
+        try:
+            st = open("/proc/%d/task/%s/stat" % (pid, tid)).read()
+        except OSError:
+            continue
+        f = st[st.rindex(")") + 2:].split()
+        rows.append((int(tid), st[st.index("(") + 1:st.rindex(")")],
+                     (int(f[11]) + int(f[12])) / hz))
+    if not rows:
+        break
+    with open(out + ".tmp", "w") as o:
+        for tid, comm, cpu in sorted(rows, key=lambda r: -r[2]):
+            o.write("%s%s %.1f s\n" % (comm, " (main)" if tid == pid else "", cpu))
+    os.rename(out + ".tmp", out)
+    time.sleep(1)
+EOF
+
 wait_port() { # PORTFILE: the server's port once it listens
 	for _ in $(seq 100); do
 		[[ -s $1 ]] && { cat "$1"; return 0; }
@@ -137,7 +168,8 @@ one() {
 		>"$tmp/server.out" 2>&1 &
 	srv=$!
 	port=$(wait_port "$pf")
-	local start=$SECONDS
+	local start=$SECONDS vm child='' sampler=''
+	rm -f "$tmp/threads"
 	case $be in
 	user | tap)
 		local net=user
@@ -145,7 +177,8 @@ one() {
 		timeout -k 5 $((limit + 10)) "${in_ns[@]}" "$minivmm" --stats \
 			--timeout "$limit" --kernel "$kernel" --app "$tmp/app" \
 			--net "$net" --mac "$mac" -- /netbench "$dial" "$port" "$mib" \
-			>"$log" 2>&1 || st=$?
+			>"$log" 2>&1 &
+		vm=$!
 		;;
 	qemu)
 		"$minivmm" --app "$tmp/app" --net user --mac "$mac" \
@@ -153,23 +186,57 @@ one() {
 		timeout -k 5 "$limit" "$qemu" -M microvm,x-option-roms=off,acpi=off,rtc=off \
 			-accel kvm -cpu host,-arch-capabilities -m 256 -nodefaults \
 			-no-user-config -nographic -serial stdio -no-reboot \
+			-name netbench,debug-threads=on \
 			-kernel "$kernel" -initrd "$tmp/initrd.cpio" \
 			-netdev user,id=n0 -device virtio-net-device,netdev=n0,mac=$mac \
 			-append "console=ttyS0 reboot=k panic=-1 quiet clearcpuid=$clearcpuid" \
-			</dev/null >"$log" 2>&1 || st=$?
+			</dev/null >"$log" 2>&1 &
+		vm=$!
 		;;
 	esac
+	for _ in $(seq 50); do
+		child=$(pgrep -P "$vm" | head -n 1 || true)
+		[[ -n $child ]] && break
+		sleep 0.1
+	done
+	if [[ -n $child ]]; then
+		python3 "$tmp/threads.py" "$child" "$tmp/threads" &
+		sampler=$!
+	fi
+	if [[ $be == qemu ]]; then
+		# QEMU has no exit device: init prints the app's status and
+		# reboots, and here QEMU does not end after that ("reboot:
+		# Restarting system" is the last line it prints; seen on PVM).
+		# So the status line ends the VM.
+		while kill -0 "$vm" 2>/dev/null && ! grep -q 'exit device unavailable' "$log"; do
+			sleep 1
+		done
+		sleep 1
+		kill "$vm" 2>/dev/null || true
+		wait "$vm" 2>/dev/null || true
+		st=$(sed -n 's/.*exit device unavailable.*; status \([0-9]*\).*/\1/p' "$log" | tr -d '\r')
+		st=${st:-"none (no status line)"}
+	else
+		wait "$vm" || st=$?
+	fi
+	[[ -n $sampler ]] && { wait "$sampler" || true; }
 	local wall=$((SECONDS - start))
 	kill "$srv" 2>/dev/null || true
 	wait "$srv" 2>/dev/null || true
+	local hosttcp=
 	if [[ -n $ns ]]; then
+		# The namespace is new, so its counters are this boot's.
+		hosttcp=$(ip netns exec "$ns" nstat -az TcpRetransSegs TcpExtTCPTimeouts |
+			awk '/^Tcp/ { printf "%s%s %s", sep, $1, $2; sep = ", " }')
 		ip netns del "$ns"
 		ns=
 	fi
 	local res
 	res=$(grep '^RESULT' "$tmp/server.out" || true)
 	echo "--- $be run $run: exit status $st, ${wall} s wall from start to end of the VM" >&2
-	grep -E 'netbench|minivmm stats: net|minivmm:|status' "$log" | tr -d '\r' | sed 's/^/    /' >&2 || true
+	grep -E 'netbench|minivmm stats: (net|exits)|minivmm:|status' "$log" | tr -d '\r' | sed 's/^/    /' >&2 || true
+	[[ -n $hosttcp ]] && echo "    host TCP (tap namespace): $hosttcp" >&2
+	[[ -s $tmp/threads ]] && echo "    CPU time of the VMM's busiest threads: $(head -n 4 "$tmp/threads" | paste -sd, | sed 's/,/, /g')" >&2
 	if [[ -z $res ]]; then
 		sed 's/^/    server: /' "$tmp/server.out" >&2
 		tail -n 20 "$log" | tr -d '\r' | sed 's/^/    vm: /' >&2
@@ -182,13 +249,17 @@ one() {
 echo "guest TCP throughput: $mib MiB each way per boot, $runs boot(s) per backend; kernel $kernel"
 echo "minivmm $minivmm; $($qemu --version | head -n 1)"
 echo "host: $(nproc) CPUs, $(uname -r); /dev/kvm: $([[ -d /sys/module/kvm_pvm ]] && echo PVM || echo hardware KVM)"
+chosen=()
 for be in $backends; do
 	case $be in
-	user | qemu) ;;
-	tap) [[ $(id -u) == 0 ]] || { echo "tap: skipped (needs root)"; continue; } ;;
+	user | qemu) chosen+=("$be") ;;
+	tap) if [[ $(id -u) == 0 ]]; then chosen+=(tap); else echo "tap: skipped (needs root)"; fi ;;
 	*) die "unknown backend '$be' (user, tap, qemu)" ;;
 	esac
-	for ((r = 1; r <= runs; r++)); do
+done
+# Backends take turns, so that a change in the machine's load hits all.
+for ((r = 1; r <= runs; r++)); do
+	for be in "${chosen[@]}"; do
 		one "$be" "$r"
 	done
 done
