@@ -14,13 +14,8 @@
  * batch (evloop_defer), so a burst of ready sockets costs one cycle.  So
  * does a frame from the guest (slirp_input may open sockets, arm timers or
  * queue frames waiting for ARP): every way into slirp is followed by a
- * cycle, and only the cycle arms the timeout.
- *
- * A one-shot poll holds a reference to its file, so a socket slirp closed
- * would stay open (no FIN, the port still bound) while its poll waits.
- * slirp calls unregister_poll_fd() before each close: the poll is removed
- * there and its watch detached from the fd number, which a new socket may
- * reuse at once.
+ * cycle, and only the cycle arms the timeout.  The polls themselves, and
+ * dropping them when slirp closes a socket, are net_slirp_watch.c's.
  */
 #include "net_slirp.h"
 
@@ -37,6 +32,7 @@
 
 #include "../vmm/vm.h"
 #include "net_backend.h"
+#include "net_slirp_watch.h"
 
 /* The guest network, as in QEMU's -netdev user defaults. */
 
@@ -45,26 +41,12 @@
 #define NEVER INT64_MAX
 #define NS_PER_MS 1000000LL
 
-struct net_slirp;
-
 /* A timer slirp asked for (timer_new_opaque); 4.7 uses one, for IPv6 RAs. */
 struct ns_timer {
 	struct ns_timer *next;
 	SlirpTimerId id;
 	void *cb_opaque;
 	int64_t deadline; /* CLOCK_MONOTONIC ns, NEVER when idle */
-};
-
-/* The io_uring poll of one fd slirp wants watched. */
-struct ns_watch {
-	struct ev_op op; /* first: the CQE's user_data */
-	struct net_slirp *ns;
-	int fd; /* -1 once slirp closed it (a zombie until its CQE) */
-	short events; /* what the poll in flight waits for */
-	short want; /* what the last fill asked for; 0 if not in it */
-	unsigned int gen; /* fill generation that last named the fd */
-	bool removing; /* a POLL_REMOVE for op is queued */
-	struct ns_watch *next_zombie;
 };
 
 struct net_slirp {
@@ -77,18 +59,14 @@ struct net_slirp {
 	/* The fill in progress: slirp's indexes point into pfd. */
 	struct pollfd *pfd;
 	unsigned int npfd, pfd_cap;
-	unsigned int gen;
-
-	struct ns_watch **watch; /* by fd number */
-	unsigned int watch_slots;
-	struct ns_watch *zombies; /* closed fds whose poll is in flight */
+	struct ns_watchset watches; /* what the last fill asked for */
 
 	struct ns_timer *timers;
 	int64_t fill_deadline; /* when the last fill wants a new cycle */
 	struct ev_op tmo_op; /* the absolute timeout */
 	int64_t tmo_deadline; /* what tmo_op waits for, while armed */
 	struct __kernel_timespec upd_ts; /* for IORING_TIMEOUT_UPDATE */
-	struct ev_op aux_op; /* POLL_REMOVE, timeout update: result unused */
+	struct ev_op aux_op; /* timeout update: result unused */
 
 	uint64_t guest_errors;
 	uint8_t frame[USER_FRAME_MAX]; /* a gathered multi-iovec frame */
@@ -150,127 +128,6 @@ static int ns_get_revents(int idx, void *opaque)
 	return ns_from_poll(ns->pfd[idx].revents);
 }
 
-/* Queue a POLL_REMOVE for @w's poll; retried by the next cycle if the
- * ring is full. */
-static void watch_cancel(struct net_slirp *ns, struct ns_watch *w)
-{
-	struct io_uring_sqe *sqe;
-
-	if (w->removing || !w->op.armed)
-		return;
-	sqe = evloop_sqe(ns->loop, &ns->aux_op);
-	if (!sqe)
-		return;
-	io_uring_prep_poll_remove(sqe, (uint64_t)(uintptr_t)&w->op);
-	w->removing = true;
-}
-
-/* Make @w's poll match what slirp wants of its fd. */
-static void watch_update(struct net_slirp *ns, struct ns_watch *w)
-{
-	if (w->op.armed) {
-		/* A poll for other events (or for none): replace it once
-		 * the removal completes. */
-		if (w->events != w->want)
-			watch_cancel(ns, w);
-		return;
-	}
-	if (w->want &&
-	    !evloop_poll(ns->loop, &w->op, w->fd, (unsigned short)w->want))
-		w->events = w->want;
-}
-
-static void watch_free_zombie(struct net_slirp *ns, struct ns_watch *w)
-{
-	struct ns_watch **pp = &ns->zombies;
-
-	while (*pp && *pp != w)
-		pp = &(*pp)->next_zombie;
-	if (*pp)
-		*pp = w->next_zombie;
-	free(w);
-}
-
-static void watch_done(struct ev_op *op, int res, uint32_t flags)
-{
-	struct ns_watch *w = (struct ns_watch *)op;
-	struct net_slirp *ns = w->ns;
-
-	(void)flags;
-	w->removing = false;
-	if (w->fd < 0) {
-		watch_free_zombie(ns, w);
-		return;
-	}
-	if (res == -ECANCELED) {
-		/* We removed it: the fd left the set or wants other events. */
-		watch_update(ns, w);
-		return;
-	}
-	evloop_defer(ns->loop, &ns->cycle);
-}
-
-static struct ns_watch *watch_get(struct net_slirp *ns, int fd)
-{
-	struct ns_watch *w;
-
-	if (fd < 0)
-		return NULL;
-	if ((unsigned int)fd >= ns->watch_slots) {
-		unsigned int slots = ns->watch_slots ? ns->watch_slots : 64;
-		struct ns_watch **p;
-
-		while (slots <= (unsigned int)fd)
-			slots *= 2;
-		p = realloc(ns->watch, slots * sizeof(*p));
-		if (!p)
-			return NULL;
-		memset(p + ns->watch_slots, 0,
-		       (slots - ns->watch_slots) * sizeof(*p));
-		ns->watch = p;
-		ns->watch_slots = slots;
-	}
-	w = ns->watch[fd];
-	if (!w) {
-		w = calloc(1, sizeof(*w));
-		if (!w)
-			return NULL;
-		w->op.cb = watch_done;
-		w->ns = ns;
-		w->fd = fd;
-		ns->watch[fd] = w;
-	}
-	return w;
-}
-
-/* After the second fill: one poll in flight per fd slirp named, for the
- * events it named; none for the others. */
-static void watch_sync(struct net_slirp *ns)
-{
-	unsigned int gen = ++ns->gen;
-
-	for (unsigned int i = 0; i < ns->npfd; i++) {
-		struct ns_watch *w = watch_get(ns, ns->pfd[i].fd);
-
-		if (!w)
-			continue; /* out of memory: the timeout still cycles */
-		w->want = (short)(w->gen == gen ? w->want : 0) |
-			  ns->pfd[i].events;
-		w->gen = gen;
-	}
-	for (unsigned int fd = 0; fd < ns->watch_slots; fd++) {
-		struct ns_watch *w = ns->watch[fd];
-
-		if (!w)
-			continue;
-		if (w->gen != gen)
-			w->want = 0;
-		watch_update(ns, w);
-	}
-	for (struct ns_watch *z = ns->zombies; z; z = z->next_zombie)
-		watch_cancel(ns, z);
-}
-
 static void ns_to_timespec(struct __kernel_timespec *ts, int64_t t)
 {
 	ts->tv_sec = t / 1000000000LL;
@@ -325,7 +182,7 @@ static void timeout_done(struct ev_op *op, int res, uint32_t flags)
 
 static void aux_done(struct ev_op *op, int res, uint32_t flags)
 {
-	/* -ENOENT: the poll or timeout had completed; its CQE handles it. */
+	/* -ENOENT: the timeout had completed; its CQE handles it. */
 	(void)op;
 	(void)res;
 	(void)flags;
@@ -365,7 +222,7 @@ static void ns_cycle(struct net_slirp *ns)
 	timeout = UINT32_MAX;
 	ns->npfd = 0;
 	slirp_pollfds_fill(ns->slirp, &timeout, ns_add_poll, ns);
-	watch_sync(ns);
+	ns_watchset_sync(&ns->watches, ns->pfd, ns->npfd);
 	ns->fill_deadline = timeout == UINT32_MAX ?
 				    NEVER :
 				    ns_now() + (int64_t)timeout * NS_PER_MS;
@@ -462,21 +319,8 @@ static void cb_register_poll_fd(int fd, void *opaque)
 static void cb_unregister_poll_fd(int fd, void *opaque)
 {
 	struct net_slirp *ns = opaque;
-	struct ns_watch *w;
 
-	if (fd < 0 || (unsigned int)fd >= ns->watch_slots || !ns->watch[fd])
-		return;
-	w = ns->watch[fd];
-	ns->watch[fd] = NULL;
-	w->fd = -1;
-	w->want = 0;
-	if (!w->op.armed || ns->dying) {
-		free(w);
-		return;
-	}
-	w->next_zombie = ns->zombies;
-	ns->zombies = w;
-	watch_cancel(ns, w);
+	ns_watchset_forget(&ns->watches, fd, ns->dying);
 }
 
 static void cb_notify(void *opaque)
@@ -548,21 +392,13 @@ static void ns_destroy(struct net_backend *be)
 	ns->dying = true;
 	if (ns->slirp)
 		slirp_cleanup(ns->slirp);
-	for (unsigned int fd = 0; fd < ns->watch_slots; fd++)
-		free(ns->watch[fd]);
-	while (ns->zombies) {
-		struct ns_watch *z = ns->zombies;
-
-		ns->zombies = z->next_zombie;
-		free(z);
-	}
+	ns_watchset_destroy(&ns->watches);
 	while (ns->timers) {
 		struct ns_timer *t = ns->timers;
 
 		ns->timers = t->next;
 		free(t);
 	}
-	free(ns->watch);
 	free(ns->pfd);
 	free(ns);
 }
@@ -611,6 +447,7 @@ int net_slirp_create(struct vm *vm, const char *spec, struct net_config *cfg,
 	ns->be.vm = vm;
 	ns->loop = &vm->loop;
 	ns->cycle.fn = ns_cycle_deferred;
+	ns_watchset_init(&ns->watches, ns->loop, &ns->cycle);
 	ns->tmo_op = (struct ev_op){ .cb = timeout_done, .opaque = ns };
 	ns->aux_op = (struct ev_op){ .cb = aux_done, .opaque = ns };
 	ns->fill_deadline = NEVER;

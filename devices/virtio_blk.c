@@ -203,6 +203,21 @@ out:
 	pthread_mutex_unlock(&b->t->lock);
 }
 
+/*
+ * Count an accepted read, write or flush.  Only once it is started: a chain
+ * given back under back-pressure is popped and parsed again later, and
+ * counting it at parse time would count it twice.
+ */
+static void blk_count(struct vblk *b, uint32_t type)
+{
+	if (type == VIRTIO_BLK_T_IN)
+		b->stats.reads++;
+	else if (type == VIRTIO_BLK_T_OUT)
+		b->stats.writes++;
+	else
+		b->stats.flushes++;
+}
+
 /* Parse one chain; returns false when the ring is full (chain given back). */
 static bool blk_handle(struct vblk *b, const struct vq_chain *c)
 {
@@ -239,19 +254,15 @@ static bool blk_handle(struct vblk *b, const struct vq_chain *c)
 			blk_complete(b, c->head, status, VIRTIO_BLK_S_IOERR, 1);
 			return true;
 		}
-		if (hdr.type == VIRTIO_BLK_T_IN)
-			b->stats.reads++;
-		else
-			b->stats.writes++;
 		r->offset = offset;
 		r->remaining = r->data_len;
 		if (r->data_len == 0) {
+			blk_count(b, r->type);
 			blk_complete(b, c->head, status, VIRTIO_BLK_S_OK, 1);
 			return true;
 		}
 		break;
 	case VIRTIO_BLK_T_FLUSH:
-		b->stats.flushes++;
 		r->remaining = 0;
 		r->data_len = 0;
 		break;
@@ -273,6 +284,7 @@ static bool blk_handle(struct vblk *b, const struct vq_chain *c)
 		b->stats.backpressure++;
 		return false;
 	}
+	blk_count(b, r->type);
 	r->busy = true;
 	return true;
 }

@@ -14,7 +14,7 @@ struct vblk;
 
 /* Counters shown by --stats. */
 struct vblk_stats {
-	uint64_t reads, writes, flushes, get_ids;
+	uint64_t reads, writes, flushes, get_ids; /* once each, when started */
 	uint64_t bytes_read, bytes_written;
 	uint64_t ioerr, unsupp; /* requests completed with an error status */
 	uint64_t resubmits; /* short reads/writes and -EAGAIN */

@@ -328,14 +328,27 @@ static void virtio_kick_cb(struct ev_op *op, int res, uint32_t flags)
 	struct virtio_mmio *t = op->opaque;
 	unsigned int q = (unsigned int)(op - t->kick_op);
 
+	bool kicked;
+
 	(void)flags;
-	if (res >= 0 && read(t->kick_fd[q], &t->kick_buf[q], 8) == 8) {
+	kicked = res >= 0 && read(t->kick_fd[q], &t->kick_buf[q], 8) == 8;
+	/*
+	 * Re-arm before notifying: this completion has just freed its ring
+	 * slot, and the device's handler may fill every free slot with I/O.
+	 * Armed afterwards, the poll would find the ring full and the
+	 * guest's later kicks would never be seen.  A kick that lands
+	 * between the read above and the poll completes the poll at once.
+	 */
+	if (evloop_poll(&t->vm->loop, op, t->kick_fd[q], POLLIN))
+		fprintf(stderr, "minivmm: %s: queue %u: kick poll not re-armed "
+			"(event loop full): later kicks are lost\n",
+			t->ops->name, q);
+	if (kicked) {
 		pthread_mutex_lock(&t->lock);
 		if ((t->status & VIRTIO_CONFIG_S_DRIVER_OK) && t->vq[q].ready)
 			t->ops->notify(t->dev, q);
 		pthread_mutex_unlock(&t->lock);
 	}
-	evloop_poll(&t->vm->loop, op, t->kick_fd[q], POLLIN);
 }
 
 void virtio_mmio_start(struct virtio_mmio *t)

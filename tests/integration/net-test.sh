@@ -9,6 +9,9 @@ set -eu
 mode=$1 minivmm=$2 kernel=$3
 here=$(cd "$(dirname "$0")" && pwd)
 ipnum() { local IFS=.; set -- $1; echo $(( ($1 << 24) | ($2 << 16) | ($3 << 8) | $4 )); }
+# The listener's line goes to a file, shown after the VM ends: printed while
+# the guest writes to the same stdout it could land inside a guest line.
+heard=$(mktemp)
 port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 echo_server() { # ADDR PORT: answer one datagram with "pong:" + payload
 	python3 -c '
@@ -23,7 +26,8 @@ print("host listener: got %r from %s:%d" % (data, peer[0], peer[1]), flush=True)
 }
 
 if [ "$mode" = user ]; then
-	echo_server 127.0.0.1 "$port" &
+	trap 'rm -f "$heard"' EXIT
+	echo_server 127.0.0.1 "$port" >"$heard" &
 	server=$!
 	sleep 0.3
 	status=0
@@ -31,6 +35,7 @@ if [ "$mode" = user ]; then
 		--cmdline "test=net net_ip=$(ipnum 10.0.2.15) net_peer=$(ipnum 10.0.2.2) udp_port=$port" ||
 		status=$?
 	wait "$server" || true
+	cat "$heard"
 	exit "$status"
 fi
 
@@ -38,12 +43,12 @@ fi
 [ "$(id -u)" = 0 ] || { echo "FAIL: the tap test needs root"; exit 1; }
 ns=minivmm-test-$$
 ip netns add "$ns"
-trap 'ip netns del "$ns" 2>/dev/null || true' EXIT
+trap 'ip netns del "$ns" 2>/dev/null || true; rm -f "$heard"' EXIT
 ip netns exec "$ns" ip link set lo up
 ip netns exec "$ns" ip tuntap add dev mvtap0 mode tap
 ip netns exec "$ns" ip addr add 10.1.0.1/24 dev mvtap0
 ip netns exec "$ns" ip link set mvtap0 up
-ip netns exec "$ns" bash -c "$(declare -f echo_server); echo_server 10.1.0.1 $port" &
+ip netns exec "$ns" bash -c "$(declare -f echo_server); echo_server 10.1.0.1 $port" >"$heard" &
 server=$!
 sleep 0.3
 status=0
@@ -52,4 +57,5 @@ ip netns exec "$ns" "$minivmm" -q --stats --timeout 60 --kernel "$kernel" \
 	--cmdline "test=net net_ip=$(ipnum 10.1.0.2) net_peer=$(ipnum 10.1.0.1) udp_port=$port" ||
 	status=$?
 wait "$server" || true
+cat "$heard"
 exit "$status"

@@ -180,6 +180,24 @@ class Schema(unittest.TestCase):
         self.assertIn("smaller", ratio_row[0])
         self.assertIn("not ready", md)  # the machine image on PVM
 
+    def test_projection(self):
+        m = json.loads(data("result-machine.json"))
+        a = self.r
+        p = lib.minivmm_projection(m, a, 256 << 20)
+        self.assertIsNotNone(p)  # the canned machine image failed on minivmm
+        over = a["vmms"]["minivmm"]["memory"]["vmm_overhead_pss"]
+        self.assertEqual(p["overhead_pss"], over)
+        for kind, r in (("machine", m), ("app", a)):
+            g = r["vmms"][p["compared_on"]]["memory"]["guest_pss"]
+            self.assertEqual(p["kinds"][kind]["pss"], g + over)
+            self.assertEqual(p["kinds"][kind]["vms"], (256 << 20) // (g + over))
+        self.assertIn("Projected for minivmm",
+                      lib.markdown_table({a["app"]: {"app": a, "machine": m}}))
+        # Nothing to project when minivmm booted both kinds.
+        m2 = copy.deepcopy(m)
+        m2["vmms"]["minivmm"] = copy.deepcopy(a["vmms"]["minivmm"])
+        self.assertIsNone(lib.minivmm_projection(m2, a, 256 << 20))
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

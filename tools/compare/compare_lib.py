@@ -386,7 +386,73 @@ def markdown_table(results):
                               km.get("reached", "–") if km.get("available") else "–"))
     return ("## Figures\n\n" + "\n".join(rows) +
             "\n\n## App image against machine image\n\n" + "\n".join(ratios) +
-            "\n")
+            "\n" + projection_table(results))
+
+
+def minivmm_projection(res_m, res_a, budget_bytes):
+    """Where minivmm could not boot both kinds (the machine image under PVM),
+    a projection of minivmm's host memory per VM and VMs per budget, from
+    measured parts: each kind's guest RAM (PSS of the guest RAM mapping) on
+    the VMM that booted both, plus minivmm's own overhead (PSS outside guest
+    RAM) measured where minivmm did boot.  Returns None when minivmm booted
+    both kinds (then nothing needs projecting) or a part is missing; else
+    {overhead_pss, overhead_from, check: {minivmm, other} guest RAM of the
+    kind both VMMs booted, kinds: {kind: {guest_pss, pss, vms}}}."""
+    vmm = pick_vmm(res_m, res_a)
+    if vmm in (None, "minivmm") or not budget_bytes:
+        return None
+    booted = [(k, r) for k, r in (("app", res_a), ("machine", res_m))
+              if r and ((r["vmms"].get("minivmm") or {}).get("memory") or {})
+              .get("vmm_overhead_pss") is not None]
+    if not booted:
+        return None
+    kind0, r0 = booted[0]
+    m0 = r0["vmms"]["minivmm"]["memory"]
+    out = {"overhead_pss": m0["vmm_overhead_pss"], "overhead_from": kind0,
+           "compared_on": vmm,
+           "check": {"kind": kind0, "minivmm": m0.get("guest_pss"),
+                     "other": ((r0["vmms"].get(vmm) or {}).get("memory")
+                               or {}).get("guest_pss")},
+           "kinds": {}}
+    for kind, r in (("machine", res_m), ("app", res_a)):
+        g = (((r or {}).get("vmms", {}).get(vmm) or {}).get("memory")
+             or {}).get("guest_pss")
+        if g is None:
+            return None
+        pss = g + out["overhead_pss"]
+        out["kinds"][kind] = {"guest_pss": g, "pss": pss,
+                              "vms": int(budget_bytes // pss)}
+    return out
+
+
+def projection_table(results):
+    """Markdown for minivmm_projection() over RESULTS ({app: {kind: r}}), or
+    '' when nothing needed projecting."""
+    rows = []
+    for app in sorted(results):
+        m, a = results[app].get("machine"), results[app].get("app")
+        budget = ((m or a or {}).get("budgets") or {}).get("budget_mib", 0) << 20
+        p = minivmm_projection(m, a, budget)
+        if not p:
+            continue
+        km, ka = p["kinds"]["machine"], p["kinds"]["app"]
+        rows.append("| %s | %s | %s image (its guest RAM: %s on minivmm, %s "
+                    "on %s) | %s / %s | %s less | %d / %d |" % (
+                        app, _mib(p["overhead_pss"]), p["overhead_from"],
+                        _mib(p["check"]["minivmm"]),
+                        _mib(p["check"]["other"]), p["compared_on"],
+                        _mib(ka["pss"]), _mib(km["pss"]),
+                        _pct(km["pss"], ka["pss"]), ka["vms"], km["vms"]))
+    if not rows:
+        return ""
+    return ("\n## Projected for minivmm (computed from measured parts, not "
+            "measured)\n\nPer-VM host memory = the guest RAM each kind touched "
+            "on the VMM that booted both + minivmm's own overhead (PSS outside "
+            "guest RAM) measured where minivmm booted; VMs per budget = "
+            "budget / that, no KSM.\n\n"
+            "| app | minivmm overhead (PSS) | measured on (check) | PSS per VM "
+            "(app / machine) | saving | VMs per budget (app / machine) |\n"
+            "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
 
 
 def _pct(machine, app):
