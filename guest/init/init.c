@@ -146,26 +146,101 @@ static int init_console(void)
 	return 0;
 }
 
-static bool init_debug_wanted(void)
+/*
+ * The kernel command line's words for init: "minivmm.debug" (progress
+ * lines) and "minivmm.meminfo=N" (a memory report every N seconds).
+ */
+static void init_parse_cmdline(struct init *in)
 {
-	char buf[4096], *tok, *save;
+	char buf[4096], *tok, *save, *end;
+	unsigned long v;
 	ssize_t n;
 	int fd;
 
 	fd = open(INIT_CMDLINE, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
+		return;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return false;
+		return;
 	buf[n] = '\0';
 	for (tok = strtok_r(buf, " \t\n", &save); tok;
 	     tok = strtok_r(NULL, " \t\n", &save)) {
-		if (!strcmp(tok, INIT_DEBUG_FLAG))
-			return true;
+		if (!strcmp(tok, INIT_DEBUG_FLAG)) {
+			in->debug = true;
+			continue;
+		}
+		if (strncmp(tok, INIT_MEMINFO_FLAG, strlen(INIT_MEMINFO_FLAG)))
+			continue;
+		errno = 0;
+		v = strtoul(tok + strlen(INIT_MEMINFO_FLAG), &end, 10);
+		if (errno || *end || v == 0 || v > INIT_MEMINFO_MAX_S)
+			init_say("ignoring '%s': want 1 to %d seconds", tok,
+				 INIT_MEMINFO_MAX_S);
+		else
+			in->meminfo_every = (unsigned int)v;
 	}
-	return false;
+}
+
+/*
+ * The guest's own view of its memory, one console line of /proc/meminfo's
+ * main fields in kB ("minivmm-init: meminfo MemTotal=... MemAvailable=..."),
+ * for tools that compare what the host sees with what the guest uses.
+ */
+static void init_meminfo_report(void)
+{
+	static const char *const keys[] = { "MemTotal",	    "MemFree",
+					    "MemAvailable", "Buffers",
+					    "Cached",	    "Shmem",
+					    "Slab" };
+	char buf[4096], line[400] = "", *p, *nl;
+	unsigned long long kb;
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	/* procfs files have no size: one read of what fits (the keys are
+	 * the first lines). */
+	fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(keys) && len < sizeof(line); i++) {
+		for (p = buf; p; p = nl ? nl + 1 : NULL) {
+			nl = strchr(p, '\n');
+			if (strncmp(p, keys[i], strlen(keys[i])) ||
+			    p[strlen(keys[i])] != ':')
+				continue;
+			if (sscanf(p + strlen(keys[i]) + 1, "%llu", &kb) == 1)
+				len += (size_t)snprintf(line + len,
+							sizeof(line) - len,
+							" %s=%llu", keys[i], kb);
+			break;
+		}
+	}
+	init_say("meminfo%s", line);
+}
+
+/* A child that reports memory every @every seconds until it is killed. */
+static void init_meminfo_start(unsigned int every)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		init_say("fork (meminfo): %s", strerror(errno));
+		return;
+	}
+	if (pid > 0)
+		return;
+	for (;;) {
+		sleep(every);
+		init_meminfo_report();
+	}
 }
 
 /*
@@ -470,7 +545,7 @@ static int init_run(struct init *in)
 		err = init_mount(in, "", &init_mounts[i]);
 	if (err)
 		return MINIVMM_STATUS_INIT_FAILED;
-	in->debug = init_debug_wanted();
+	init_parse_cmdline(in);
 
 	/* The blob is never freed: l's strings point into it. */
 	err = init_read_file(MINIVMM_LAUNCH_PATH, &blob, &size);
@@ -509,6 +584,8 @@ static int init_run(struct init *in)
 	}
 	if (pid == 0)
 		init_child(a, l->root);
+	if (in->meminfo_every)
+		init_meminfo_start(in->meminfo_every);
 	return init_wait(in, pid);
 }
 

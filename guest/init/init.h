@@ -16,6 +16,8 @@
 #define INIT_CONSOLE "/dev/console"
 #define INIT_CMDLINE "/proc/cmdline"
 #define INIT_DEBUG_FLAG "minivmm.debug"
+#define INIT_MEMINFO_FLAG "minivmm.meminfo=" /* seconds between reports */
+#define INIT_MEMINFO_MAX_S 86400
 #define INIT_DEFAULT_PATH "/bin:/usr/bin:/sbin:/usr/sbin"
 #define INIT_LAUNCH_MAX (1 << 20) /* far above any real launch or manifest */
 #define INIT_GRACE_MS 500 /* time given to processes after each signal */
@@ -25,6 +27,7 @@
 
 struct init {
 	bool debug;
+	unsigned int meminfo_every; /* seconds; 0: no memory reports */
 	struct launch launch;
 	struct manifest manifest; /* app image form only */
 	struct app app; /* what runs: launch and manifest merged */

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # An HTTP server (busybox httpd) in the Linux guest, reached from the host
-# through --net user and -p: a real client on the host fetches a page.
+# through --net user and -p: a real client on the host fetches a page.  The
+# guest init reports the guest's memory every 5 s (minivmm.meminfo=5).
 #   linux-http.sh MINIVMM KERNEL
 set -u
 minivmm=$1 kernel=$2
@@ -11,7 +12,8 @@ mkdir -p "$app/bin" "$app/www" "$app/etc"
 cp /bin/busybox "$app/bin/busybox"
 echo "hello from a minivmm guest" >"$app/www/index.html"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$minivmm" --stats --timeout 600 --kernel "$kernel" --app "$app" -p "$port:80" -- \
+"$minivmm" --stats --timeout 600 --kernel "$kernel" --app "$app" -p "$port:80" \
+	--cmdline minivmm.meminfo=5 -- \
 	/bin/busybox httpd -f -p 80 -h /www >"$log" 2>&1 &
 vmm=$!
 start=$(date +%s)

@@ -100,6 +100,20 @@ class Memory(unittest.TestCase):
         self.assertEqual(v["Used"], (248896 - 223860) * 1024)
         self.assertIsNone(lib.parse_meminfo_line(data("sqlite3-app-console.log")))
 
+    def test_meminfo_from_init(self):
+        # minivmm's init reports every few seconds, amid the app's output;
+        # the last report counts.
+        console = ("minivmm-init: meminfo MemTotal=248924 MemFree=241668 "
+                   "MemAvailable=238728 Cached=2956\r\n"
+                   "COMPARE-READY sqlite3 100000 4849\n"
+                   "minivmm-init: meminfo MemTotal=248924 MemFree=231000 "
+                   "MemAvailable=228000 Cached=3000\n"
+                   "minivmm-init: meminfo MemTotal=24")  # still being written
+        v = lib.parse_meminfo_line(console)
+        self.assertEqual(v["MemFree"], 231000 * 1024)
+        self.assertEqual(v["Used"], (248924 - 228000) * 1024)
+        self.assertIsNone(lib.parse_meminfo_line("minivmm-init: meminfo\n"))
+
 
 class ToolOutput(unittest.TestCase):
     def test_minivmm_stats(self):

@@ -129,14 +129,27 @@ def memory_split(rollup, maps, ram_bytes):
     return out
 
 
+MEMINFO_EVERY_S = 2  # minivmm.meminfo=N: the app image's init reports
+
+
 def parse_meminfo_line(console):
-    """The machine image prints one line 'COMPARE-MEMINFO K=V ...' (kB values
-    from the guest's /proc/meminfo, see tools/compare/).  Returns {K: bytes}
-    with 'Used' = MemTotal - MemAvailable added, or None."""
-    m = find_ready_line(console, r"(?:\S+ )*COMPARE-MEMINFO((?: \w+=\d+)+)")
-    if not m:
+    """The guest's own view of its memory: the machine image prints one line
+    'COMPARE-MEMINFO K=V ...' (tools/compare/machine/compare-meminfo), the
+    app image's init 'minivmm-init: meminfo K=V ...' every few seconds
+    (minivmm.meminfo=N on the kernel command line).  kB values from
+    /proc/meminfo.  Returns {K: bytes} of the last such line, with 'Used' =
+    MemTotal - MemAvailable added, or None."""
+    last = None
+    # Whole lines only: the last one may still be being written.
+    for line in console.split("\n")[:-1]:
+        m = find_ready_line(line, r"(?:\S+ )*(?:COMPARE-MEMINFO|"
+                            r"minivmm-init: meminfo)((?: \w+=\d+)+)")
+        if m:
+            last = m
+    if not last:
         return None
-    vals = {k: int(v) * 1024 for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))}
+    vals = {k: int(v) * 1024 for k, v in re.findall(r"(\w+)=(\d+)",
+                                                    last.group(1))}
     if "MemTotal" in vals and "MemAvailable" in vals:
         vals["Used"] = vals["MemTotal"] - vals["MemAvailable"]
     return vals
