@@ -11,6 +11,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -24,8 +25,15 @@ void fdrv_vm_create(struct fake_driver *d, uint64_t mem_size)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 
-	if (fd < 0)
-		cr_skip_test("no KVM: /dev/kvm: %s", strerror(errno));
+	/* No KVM is a failure, unless the build said to skip (-Dskip_kvm). */
+	if (fd < 0) {
+		const char *skip = getenv("MINIVMM_SKIP_KVM");
+
+		if (skip && !strcmp(skip, "1"))
+			cr_skip_test("no KVM: /dev/kvm: %s", strerror(errno));
+		cr_assert_fail("/dev/kvm: %s (configure with -Dskip_kvm=true to "
+			 "skip the tests that need it)", strerror(errno));
+	}
 	close(fd);
 	cr_assert_eq(vm_create(&d->vm, mem_size, 1), 0);
 	d->vm_made = true;

@@ -39,8 +39,9 @@ struct fake_driver {
 };
 
 /*
- * Create a one-vCPU VM with @mem_size bytes of RAM; skips the test when
- * /dev/kvm cannot be opened.  Call first, from the test.
+ * Create a one-vCPU VM with @mem_size bytes of RAM.  Without /dev/kvm the
+ * test fails, or is skipped when MINIVMM_SKIP_KVM=1 (-Dskip_kvm=true).
+ * Call first, from the test.
  */
 void fdrv_vm_create(struct fake_driver *d, uint64_t mem_size);
 
