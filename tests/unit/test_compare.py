@@ -194,6 +194,15 @@ class Schema(unittest.TestCase):
         self.assertIn("smaller", ratio_row[0])
         self.assertIn("not ready", md)  # the machine image on PVM
 
+    def test_density_cell_names_the_cap(self):
+        # Stopped by --max-vms: the budget would have held more; say so.
+        self.assertEqual(lib._reached({"reached": 8, "stop_reason": "max-vms"}),
+                         "8 (cap)")
+        self.assertEqual(lib._reached({"reached": 4, "stop_reason": "budget"}),
+                         "4")
+        self.assertEqual(lib._reached({"reached": 1, "stop_reason":
+                                       "not ready: x"}), "1 (not ready: x)")
+
     def test_projection(self):
         m = json.loads(data("result-machine.json"))
         a = self.r

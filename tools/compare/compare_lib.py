@@ -338,10 +338,17 @@ def _density_cell(b):
     if not dn:
         return "–"
     k = dn.get("ksm") or {}
-    return "%d%s / %s" % (
-        dn["reached"], "" if dn["stop_reason"] in ("budget", "max-vms") else
-        " (" + dn["stop_reason"] + ")",
-        "%d" % k["reached"] if k.get("available") else "–")
+    return "%s / %s" % (_reached(dn),
+                        _reached(k) if k.get("available") else "–")
+
+
+def _reached(d):
+    """VMs reached, and why it stopped there unless the budget stopped it:
+    '8 (cap)' when --max-vms did, so the budget would have held more."""
+    why = d.get("stop_reason")
+    if why == "budget":
+        return "%d" % d["reached"]
+    return "%d (%s)" % (d["reached"], "cap" if why == "max-vms" else why)
 
 
 def markdown_table(results):
@@ -394,9 +401,10 @@ def markdown_table(results):
                                        (ba.get("ready_s") or {}).get("median"))),
                               _pct(mm.get("pss"), ma.get("pss")),
                               _pct(mm.get("guest_touched"), ma.get("guest_touched")),
-                              da.get("reached", "–"), dm.get("reached", "–"),
-                              ka.get("reached", "–") if ka.get("available") else "–",
-                              km.get("reached", "–") if km.get("available") else "–"))
+                              _reached(da) if da else "–",
+                              _reached(dm) if dm else "–",
+                              _reached(ka) if ka.get("available") else "–",
+                              _reached(km) if km.get("available") else "–"))
     return ("## Figures\n\n" + "\n".join(rows) +
             "\n\n## App image against machine image\n\n" + "\n".join(ratios) +
             "\n" + projection_table(results))
