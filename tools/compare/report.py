@@ -75,7 +75,7 @@ def plots(results, outdir, stamp):
                 "set boxwidth 0.9",
                 "set yrange [0:*]",
                 "set grid ytics",
-                "set key top right",
+                "set key below horizontal",
                 "plot '%s' using 2:xtic(1) title 'machine image' lc rgb "
                 "'#c0504d', '' using 3 title 'app image' lc rgb '#4f81bd'" % dat])
             subprocess.run(["gnuplot"], input=gp, text=True, check=True)
