@@ -23,6 +23,14 @@ APP_CMDLINE = "minivmm.meminfo=%d" % lib.MEMINFO_EVERY_S
 QEMU_TB_MIB = 32
 PR_SET_THP_DISABLE = 41  # <linux/prctl.h>
 
+
+
+def machine_cmdline(args):
+    """The machine image's kernel command line, plus --machine-cmdline."""
+    extra = getattr(args, "machine_cmdline", None)
+    return MACHINE_CMDLINE + (" " + extra if extra else "")
+
+
 T0 = time.monotonic()
 LIVE = set()  # VMs started and not yet stopped, ended if the runner fails
 
@@ -78,7 +86,8 @@ class VM:
                    # density VMs live for many boots' time.
                    "--timeout", "21600"]
             if self.kind == "machine":
-                cmd += ["--disk", self.disk, "--cmdline", MACHINE_CMDLINE]
+                cmd += ["--disk", self.disk, "--cmdline",
+                        machine_cmdline(a)]
             else:
                 cmd += ["--app", self.disk, "--cmdline", APP_CMDLINE]
             cmd += ["-p", "%d:%d" % (self.port, gport)] if gport else \
@@ -100,7 +109,7 @@ class VM:
         if self.kind == "machine":
             cmd += ["-drive", "id=d0,file=%s,format=raw,if=none" % self.disk,
                     "-device", "virtio-blk-device,drive=d0"]
-            append += " " + MACHINE_CMDLINE
+            append += " " + machine_cmdline(a)
         else:
             append += " " + APP_CMDLINE
             initrd = os.path.join(self.tmp, "initrd.cpio")
