@@ -59,19 +59,8 @@ log "variant $variant ($why)"
 pkgs=(build-essential flex bison bc libelf-dev libssl-dev cpio xz-utils lz4 patch)
 [[ $tarball == /usr/src/linux-source-6.1.tar.xz ]] && pkgs+=(linux-source-6.1)
 if command -v dpkg-query >/dev/null; then
-	missing=()
-	for p in "${pkgs[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-			missing+=("$p")
-	done
-	if ((${#missing[@]})); then
-		[[ $(id -u) == 0 ]] || die "missing packages (run as root to install them): ${missing[*]}"
-		log "installing packages: ${missing[*]}"
-		export DEBIAN_FRONTEND=noninteractive
-		apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 ||
-			{ apt-get update -q >&2 && apt-get install -y -q --no-install-recommends "${missing[@]}" >&2; } ||
-			die "apt-get install failed"
-	fi
+	"$(dirname "${BASH_SOURCE[0]}")/../tools/apt-ensure.sh" "${pkgs[@]}" ||
+		die "could not install the packages the kernel build needs"
 fi
 [[ -r $tarball ]] || die "kernel source tarball not found: $tarball"
 [[ -r $fragment ]] || die "missing input: $fragment"

@@ -20,28 +20,8 @@ log() { printf 'compare: %s\n' "$*" >&2; }
 
 pkgs=(debootstrap e2fsprogs gnuplot-nox qemu-system-x86 util-linux
 	redis-server nginx sqlite3)
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-		missing+=("$p")
-done
-if ((${#missing[@]})); then
-	log "installing: ${missing[*]}"
-	# The applications are installed for their files only: keep their
-	# services from starting on this host (invoke-rc.d's policy hook).
-	policy=/usr/sbin/policy-rc.d
-	made_policy=0
-	if [[ ! -e $policy ]]; then
-		printf '#!/bin/sh\nexit 101\n' >"$policy"
-		chmod 755 "$policy"
-		made_policy=1
-	fi
-	export DEBIAN_FRONTEND=noninteractive
-	status=0
-	{ apt-get update -q && apt-get install -y -q --no-install-recommends \
-		"${missing[@]}"; } >&2 || status=$?
-	((made_policy)) && rm -f "$policy"
-	((status == 0)) || { log "apt-get failed (status $status)"; exit "$status"; }
-fi
+# The applications are installed for their files only (the app images are
+# built from them): their services are not started on this host.
+"$top/tools/apt-ensure.sh" --no-start "${pkgs[@]}"
 
 exec "$top/tools/minivmm-compare" "$@"

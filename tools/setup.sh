@@ -15,18 +15,7 @@ pkgs=(meson ninja-build pkg-config gcc libc6-dev binutils python3 bc
 	liburing-dev libslirp-dev libglib2.0-dev libfdt-dev libcriterion-dev
 	device-tree-compiler busybox-static cpio time hyperfine qemu-system-x86
 	libelf-dev erofs-utils iproute2 curl sqlite3)
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-		missing+=("$p")
-done
-if ((${#missing[@]})); then
-	[[ $(id -u) == 0 ]] || { log "missing packages (run as root): ${missing[*]}"; exit 1; }
-	log "installing: ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q >&2
-	apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
-fi
+"$top/tools/apt-ensure.sh" "${pkgs[@]}"
 
 log "building the guest kernel (first time: several minutes; cached afterwards)"
 kout=$("$top/guest/build-kernel.sh" auto)

@@ -147,6 +147,26 @@ static int init_console(void)
 }
 
 /*
+ * Read what fits of a procfs file (which has no size to go by) into @buf,
+ * NUL-terminated.  Returns false when there is nothing to read.
+ */
+bool init_read_proc(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
+/*
  * The kernel command line's words for init: "minivmm.debug" (progress
  * lines) and "minivmm.meminfo=N" (a memory report every N seconds).
  */
@@ -154,17 +174,9 @@ static void init_parse_cmdline(struct init *in)
 {
 	char buf[4096], *tok, *save, *end;
 	unsigned long v;
-	ssize_t n;
-	int fd;
 
-	fd = open(INIT_CMDLINE, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (!init_read_proc(INIT_CMDLINE, buf, sizeof(buf)))
 		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
 	for (tok = strtok_r(buf, " \t\n", &save); tok;
 	     tok = strtok_r(NULL, " \t\n", &save)) {
 		if (!strcmp(tok, INIT_DEBUG_FLAG)) {
@@ -180,66 +192,6 @@ static void init_parse_cmdline(struct init *in)
 				 INIT_MEMINFO_MAX_S);
 		else
 			in->meminfo_every = (unsigned int)v;
-	}
-}
-
-/*
- * The guest's own view of its memory, one console line of /proc/meminfo's
- * main fields in kB ("minivmm-init: meminfo MemTotal=... MemAvailable=..."),
- * for tools that compare what the host sees with what the guest uses.
- */
-static void init_meminfo_report(void)
-{
-	static const char *const keys[] = { "MemTotal",	    "MemFree",
-					    "MemAvailable", "Buffers",
-					    "Cached",	    "Shmem",
-					    "Slab" };
-	char buf[4096], line[400] = "", *p, *nl;
-	unsigned long long kb;
-	size_t len = 0;
-	ssize_t n;
-	int fd;
-
-	/* procfs files have no size: one read of what fits (the keys are
-	 * the first lines). */
-	fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	for (size_t i = 0; i < ARRAY_SIZE(keys) && len < sizeof(line); i++) {
-		for (p = buf; p; p = nl ? nl + 1 : NULL) {
-			nl = strchr(p, '\n');
-			if (strncmp(p, keys[i], strlen(keys[i])) ||
-			    p[strlen(keys[i])] != ':')
-				continue;
-			if (sscanf(p + strlen(keys[i]) + 1, "%llu", &kb) == 1)
-				len += (size_t)snprintf(line + len,
-							sizeof(line) - len,
-							" %s=%llu", keys[i], kb);
-			break;
-		}
-	}
-	init_say("meminfo%s", line);
-}
-
-/* A child that reports memory every @every seconds until it is killed. */
-static void init_meminfo_start(unsigned int every)
-{
-	pid_t pid = fork();
-
-	if (pid < 0) {
-		init_say("fork (meminfo): %s", strerror(errno));
-		return;
-	}
-	if (pid > 0)
-		return;
-	for (;;) {
-		sleep(every);
-		init_meminfo_report();
 	}
 }
 

@@ -57,6 +57,15 @@ int init_read_fd(int fd, void **bufp, size_t *sizep);
 /* Read a whole regular file into a malloc'd buffer. */
 int init_read_file(const char *path, void **bufp, size_t *sizep);
 
+/* Read what fits of a procfs file into @buf (NUL-terminated); false when
+ * there is nothing to read. */
+bool init_read_proc(const char *path, char *buf, size_t size);
+
+/* Fork a child that prints the guest's /proc/meminfo on the console every
+ * @every seconds ("minivmm-init: meminfo MemTotal=... ..."), until killed.
+ * Call after the app has started. */
+void init_meminfo_start(unsigned int every);
+
 /* image.c: the app's root, as an image on a disk or a directory. */
 int init_image_prepare(struct init *in);
 int init_dir_prepare(const struct init *in);
