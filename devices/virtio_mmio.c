@@ -327,7 +327,6 @@ static void virtio_kick_cb(struct ev_op *op, int res, uint32_t flags)
 {
 	struct virtio_mmio *t = op->opaque;
 	unsigned int q = (unsigned int)(op - t->kick_op);
-
 	bool kicked;
 
 	(void)flags;
