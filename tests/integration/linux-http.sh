@@ -23,6 +23,11 @@ while [ $(( $(date +%s) - start )) -lt 540 ] && kill -0 "$vmm" 2>/dev/null; do
 	sleep 1
 done
 echo "host: curl http://127.0.0.1:$port/ after $(( $(date +%s) - start )) s: '$body'"
+# The first memory report comes 5 s after the app started: wait for it.
+for _ in $(seq 30); do
+	grep -q '^minivmm-init: meminfo' "$log" && break
+	sleep 1
+done
 kill -TERM "$vmm"
 wait "$vmm"
 status=$?
